@@ -1,0 +1,301 @@
+"""Run configuration: YAML loaded into typed, validated objects.
+
+Every field has a default; `configs/weekly.yaml` spells all of them out. A config file only
+needs the keys it changes. Unknown keys and bad values are refused with the key's full path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from cluster.errors import ConfigError
+
+# A trailing " - Reuters", " | BBC News", " – The Guardian": a dash or bar between spaces, then at
+# most five words with no further separator. Short on purpose: longer tails are usually content.
+DEFAULT_PUBLISHER_TAG_PATTERN = r"\s+[-|–—]\s+(?:[^\s|–—-]+\s?){1,5}$"
+
+
+class _Section(BaseModel):
+    # forbid: a misspelt key must be an error, not a silently ignored setting.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class InputConfig(_Section):
+    """Where the headlines come from and which rows form the week."""
+
+    path: Union[str, list[str], None] = None
+    format: Literal["auto", "csv", "tsv", "parquet", "jsonl", "txt"] = "auto"
+    text_column: str = "headline"
+    id_column: str = "id"
+    date_column: str = "date"
+    source_column: str = "source"
+    url_column: str = "url"
+    encoding: str = "utf-8"
+    since: Union[dt.date, None] = None
+    until: Union[dt.date, None] = None
+    last_days: Union[int, None] = Field(default=None, ge=1)
+    run_date: Union[dt.date, None] = None
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        import codecs
+
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError(f"unknown encoding {value!r} (try utf-8, cp1252 or latin-1)") from None
+        return value
+
+    @model_validator(mode="after")
+    def _window_is_consistent(self) -> "InputConfig":
+        if self.last_days is not None and (self.since is not None or self.until is not None):
+            raise ValueError("set either last_days or since/until, not both")
+        if self.since and self.until and self.since > self.until:
+            raise ValueError(f"since ({self.since}) is after until ({self.until})")
+        return self
+
+    @property
+    def has_window(self) -> bool:
+        return self.since is not None or self.until is not None or self.last_days is not None
+
+
+class CleaningConfig(_Section):
+    """How headline text is normalised before embedding."""
+
+    strip_publisher_tags: bool = True
+    publisher_tag_pattern: str = DEFAULT_PUBLISHER_TAG_PATTERN
+    max_length: int = Field(default=300, ge=10)
+
+    @field_validator("publisher_tag_pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression ({exc})") from None
+        return value
+
+
+class EmbeddingConfig(_Section):
+    """Which sentence-transformers model embeds the headlines."""
+
+    model: str = "all-MiniLM-L6-v2"
+    device: str = "auto"
+    batch_size: int = Field(default=64, ge=1, le=4096)
+
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, value: str) -> str:
+        if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", value):
+            raise ValueError(f"must be auto, cpu, mps, cuda or cuda:N, got {value!r}")
+        return value
+
+
+class ReductionConfig(_Section):
+    """UMAP settings (cosine metric)."""
+
+    n_neighbors: int = Field(default=15, ge=2, le=200)
+    n_components: int = Field(default=5, ge=2, le=100)
+    min_dist: float = Field(default=0.0, ge=0.0, le=1.0)
+    init: Literal["pca", "spectral", "random"] = "pca"
+    random_state: int = Field(default=42, ge=0)
+
+
+class ClusteringConfig(_Section):
+    """HDBSCAN settings and what happens to headlines it leaves unclustered."""
+
+    min_cluster_size: Union[Literal["auto"], int] = "auto"
+    min_samples: Union[int, None] = Field(default=None, ge=1)
+    cluster_selection_method: Literal["eom", "leaf"] = "eom"
+    cluster_selection_epsilon: float = Field(default=0.0, ge=0.0)
+    merge_threshold: Union[float, None] = Field(default=0.8, gt=0.0, le=1.0)
+    outliers: Literal["keep", "nearest"] = "nearest"
+    outlier_threshold: float = Field(default=0.5, ge=-1.0, le=1.0)
+
+    @field_validator("min_cluster_size")
+    @classmethod
+    def _at_least_two(cls, value: Union[str, int]) -> Union[str, int]:
+        if isinstance(value, int) and value < 2:
+            raise ValueError(f"must be ≥ 2, got {value}")
+        return value
+
+
+class LabelingConfig(_Section):
+    """c-TF-IDF keywords, representative headlines and short labels."""
+
+    n_keywords: int = Field(default=10, ge=1, le=50)
+    ngram_range: tuple[int, int] = (1, 2)
+    stop_words: Union[Literal["english"], list[str], None] = "english"
+    n_representatives: int = Field(default=3, ge=1, le=10)
+    label_terms: int = Field(default=3, ge=1, le=10)
+
+    @field_validator("ngram_range")
+    @classmethod
+    def _ordered(cls, value: tuple[int, int]) -> tuple[int, int]:
+        low, high = value
+        if low < 1 or high < low:
+            raise ValueError(f"must be [low, high] with 1 ≤ low ≤ high, got {list(value)}")
+        return value
+
+
+class OutputConfig(_Section):
+    """Where run folders are written."""
+
+    dir: str = "outputs"
+    run_id: Union[str, None] = None
+
+    @field_validator("run_id")
+    @classmethod
+    def _safe_name(cls, value: Union[str, None]) -> Union[str, None]:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", value):
+            raise ValueError("use letters, digits, '.', '_' and '-' only, starting with a letter or digit")
+        if value == "latest":
+            raise ValueError("'latest' is reserved for the pointer to the newest run")
+        return value
+
+
+class Config(_Section):
+    """The whole run configuration."""
+
+    input: InputConfig = InputConfig()
+    cleaning: CleaningConfig = CleaningConfig()
+    embedding: EmbeddingConfig = EmbeddingConfig()
+    reduction: ReductionConfig = ReductionConfig()
+    clustering: ClusteringConfig = ClusteringConfig()
+    labeling: LabelingConfig = LabelingConfig()
+    output: OutputConfig = OutputConfig()
+
+
+def _describe(error: dict[str, Any], model: type[BaseModel]) -> str:
+    """One readable line for one pydantic error: `section.key: reason`."""
+    loc = [str(part) for part in error["loc"] if not str(part).startswith(("function-after", "literal["))]
+    # pydantic names union branches in the location (`int`, `str`); they mean nothing to a user.
+    loc = [part for part in loc if part not in {"int", "str", "list[str]", "bool", "float", "date", "none"}]
+    path = ".".join(loc) or "(top level)"
+    kind = error["type"]
+    got = error.get("input")
+    ctx = error.get("ctx", {})
+    if kind == "extra_forbidden":
+        return f"{path}: unknown key (allowed here: {_allowed_keys(model, loc[:-1])})"
+    if kind in {"greater_than_equal", "greater_than", "less_than_equal", "less_than"}:
+        sign = {"greater_than_equal": "≥", "greater_than": ">", "less_than_equal": "≤", "less_than": "<"}[kind]
+        bound = next(iter(ctx.values()))
+        return f"{path}: must be {sign} {bound}, got {got!r}"
+    if kind == "literal_error":
+        return f"{path}: must be one of {ctx.get('expected')}, got {got!r}"
+    if kind in {"model_type", "dict_type"}:
+        return f"{path}: must be a mapping of keys, got {got!r}"
+    message = str(error.get("msg", "invalid value"))
+    message = message.removeprefix("Value error, ")
+    if kind == "value_error":
+        return f"{path}: {message}"
+    return f"{path}: {message[0].lower() + message[1:]}, got {got!r}"
+
+
+def _allowed_keys(model: type[BaseModel], loc: list[str]) -> str:
+    for part in loc:
+        field = model.model_fields.get(part)
+        if field is None or not isinstance(field.annotation, type) or not issubclass(field.annotation, BaseModel):
+            break
+        model = field.annotation
+    return ", ".join(model.model_fields)
+
+
+def _validate(data: dict[str, Any]) -> Config:
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        # Union fields report one error per branch; the most useful one is the first we can phrase.
+        seen: list[str] = []
+        for error in errors:
+            line = _describe(error, Config)
+            if line.split(":")[0] not in [s.split(":")[0] for s in seen]:
+                seen.append(line)
+        raise ConfigError("; ".join(seen)) from None
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    """Read a YAML config file into a dict, with the line number on a syntax error."""
+    if not path.exists():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {path} is not UTF-8 (byte offset {exc.start})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if context and start:
+            problem += f" ({context} that starts on line {start.line + 1})"
+        raise ConfigError(f"config file {path}:{where}: {problem}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path}: the top level must be a mapping of sections, got {type(data).__name__}")
+    return data
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply `section.key=value` strings; the value is parsed as YAML (`5`, `true`, `[1, 2]`)."""
+    result = {key: (dict(value) if isinstance(value, dict) else value) for key, value in data.items()}
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        parts = key.strip().split(".")
+        if not sep or len(parts) != 2 or not all(parts):
+            raise ConfigError(f"--set {item!r}: use section.key=value, e.g. clustering.min_cluster_size=20")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError:
+            value = raw
+        section = result.setdefault(parts[0], {})
+        if not isinstance(section, dict):
+            raise ConfigError(f"--set {item!r}: {parts[0]} is not a section")
+        section[parts[1]] = value
+    return result
+
+
+def _relative_to(data: dict[str, Any], base: Path) -> dict[str, Any]:
+    """Paths written in a config file are relative to that file, so cron can run it from anywhere."""
+
+    def anchor(value: Any) -> Any:
+        if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
+            return os.path.normpath(base / value)
+        return value
+
+    data = {key: (dict(value) if isinstance(value, dict) else value) for key, value in data.items()}
+    section = data.get("input")
+    if isinstance(section, dict) and "path" in section:
+        path = section["path"]
+        section["path"] = [anchor(p) for p in path] if isinstance(path, list) else anchor(path)
+    section = data.get("output")
+    if isinstance(section, dict) and "dir" in section:
+        section["dir"] = anchor(section["dir"])
+    return data
+
+
+def load_config(
+    path: Path | None = None,
+    overrides: list[str] | None = None,
+    flags: dict[str, dict[str, Any]] | None = None,
+) -> Config:
+    """The built-in defaults, then the config file, then `--set` overrides, then dedicated CLI
+    flags (`--input`, `--output-dir`, `--run-id`); validated once, at the end."""
+    data = _relative_to(load_yaml(path), path.parent) if path is not None else {}
+    data = apply_overrides(data, overrides or [])
+    for section, values in (flags or {}).items():
+        current = data.get(section)
+        data[section] = {**(current if isinstance(current, dict) else {}), **values}
+    return _validate(data)

@@ -1,0 +1,13 @@
+"""Errors the user can fix. The CLI prints them as one line and exits with 2."""
+
+
+class UserError(Exception):
+    """A problem with the config or the input that the user can fix."""
+
+
+class ConfigError(UserError):
+    """The config file or a --set override is invalid."""
+
+
+class InputError(UserError):
+    """The input file(s) cannot be read or hold no usable headlines."""

@@ -1,0 +1,174 @@
+"""Label stage: c-TF-IDF keywords, representative headlines and a short label per topic."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from cluster.clustering import UNCLUSTERED
+
+UNCLUSTERED_LABEL = "Unclustered"
+NEAR_DUPLICATE_COSINE = 0.95  # representatives closer than this to one already picked add nothing
+
+
+class ClassTfidf:
+    """c-TF-IDF: TF-IDF computed over topics instead of documents.
+
+    All headlines of a topic are joined into one document, and a term t scores in topic c as
+
+        W(t, c) = tf(t, c) / n(c) · log(1 + A / f(t))
+
+    where tf(t, c) is how often t occurs in topic c, n(c) the number of terms in topic c,
+    f(t) how often t occurs over all topics and A the average number of terms per topic.
+    A term scores high when it is frequent in the topic and rare elsewhere.
+
+    Parameters are stored as given; `fit` validates and learns `vocabulary_`, `classes_` and
+    `scores_` (a sparse classes × terms matrix).
+    """
+
+    def __init__(self, ngram_range: tuple[int, int] = (1, 2), stop_words: str | list[str] | None = "english"):
+        self.ngram_range = ngram_range
+        self.stop_words = stop_words
+
+    def fit(self, texts: list[str], classes: np.ndarray, weights: np.ndarray | None = None) -> "ClassTfidf":
+        """Learn term scores; `weights` counts each text that many times (duplicate headlines)."""
+        from sklearn.feature_extraction.text import CountVectorizer
+
+        if len(texts) != len(classes):
+            raise ValueError("texts and classes differ in length")
+        weights = np.ones(len(texts)) if weights is None else np.asarray(weights, dtype=float)
+        vectorizer = CountVectorizer(ngram_range=tuple(self.ngram_range), stop_words=self.stop_words)
+        try:
+            counts = vectorizer.fit_transform(texts)
+        except ValueError:  # every text was stop words only
+            counts = sp.csr_matrix((len(texts), 0))
+            vectorizer.vocabulary_ = {}
+        self.classes_, class_index = np.unique(classes, return_inverse=True)
+        membership = sp.csr_matrix(
+            (weights, (class_index, np.arange(len(texts)))), shape=(len(self.classes_), len(texts))
+        )
+        tf = (membership @ counts).tocsr().astype(float)
+        terms_per_class = np.asarray(tf.sum(axis=1)).ravel()
+        term_totals = np.asarray(tf.sum(axis=0)).ravel()
+        average_terms = terms_per_class.mean() if len(terms_per_class) else 0.0
+        idf = np.log1p(average_terms / np.maximum(term_totals, 1e-12))
+        normalised = sp.diags(1.0 / np.maximum(terms_per_class, 1e-12)) @ tf
+        self.scores_ = (normalised @ sp.diags(idf)).tocsr()
+        self.vocabulary_ = np.array(vectorizer.get_feature_names_out()) if counts.shape[1] else np.array([])
+        return self
+
+    def top_terms(self, n: int) -> dict[int, list[str]]:
+        """The n highest-scoring terms of each class; ties break alphabetically."""
+        result: dict[int, list[str]] = {}
+        for row, cls in enumerate(self.classes_):
+            start, end = self.scores_.indptr[row], self.scores_.indptr[row + 1]
+            scores = self.scores_.data[start:end]
+            terms = self.vocabulary_[self.scores_.indices[start:end]]
+            order = sorted(range(len(terms)), key=lambda i: (-scores[i], terms[i]))
+            result[int(cls)] = [str(terms[i]) for i in order[:n] if scores[i] > 0]
+        return result
+
+
+def surface_form(term: str, texts: list[str]) -> str:
+    """How a lower-cased term is most often written in the texts: 'mh370' -> 'MH370',
+    'wu tang' -> 'Wu-Tang'. Up to two stop words may sit between the words of a bigram
+    ('muppets wanted' -> 'Muppets Most Wanted')."""
+    words = term.split()
+    gap = r"\W+(?:\w+\W+){0,2}?"
+    pattern = re.compile(r"\b" + gap.join(re.escape(w) for w in words) + r"\b", re.IGNORECASE)
+    forms = Counter(match.group(0) for text in texts for match in pattern.finditer(text))
+    if not forms:
+        return term
+    return sorted(forms.items(), key=lambda item: (-item[1], item[0]))[0][0]
+
+
+def make_label(keywords: list[str], texts: list[str], n_terms: int) -> str:
+    """A short label from the top keywords, in their most common spelling, joined by " / ".
+
+    Keywords are taken in score order. A phrase that contains words already taken replaces
+    them ('wu', 'tang', then 'wu tang' gives 'Wu-Tang'); a keyword that only repeats words
+    already taken is skipped. It stops at `n_terms` terms.
+    """
+    chosen: list[str] = []
+    for term in keywords:
+        words = set(term.split())
+        if any(words <= set(c.split()) for c in chosen):
+            continue  # adds nothing new
+        taken = [c for c in chosen if set(c.split()) <= words]
+        if any(words & set(c.split()) for c in chosen if c not in taken):
+            continue  # overlaps a taken phrase without containing it
+        if taken:
+            position = chosen.index(taken[0])
+            chosen = [c for c in chosen if c not in taken]
+            chosen.insert(position, term)
+        else:
+            if len(chosen) == n_terms:
+                break
+            chosen.append(term)
+    return " / ".join(surface_form(term, texts) for term in chosen)
+
+
+def _comparable(text: str) -> str:
+    return re.sub(r"\W+", " ", text.casefold()).strip()
+
+
+def pick_representatives(
+    vectors: np.ndarray, texts: list[str], centroid: np.ndarray, n: int
+) -> list[str]:
+    """The n texts nearest to the centroid that are distinct from one another."""
+    similarity = vectors @ centroid
+    order = sorted(range(len(texts)), key=lambda i: (-similarity[i], i))
+    picked: list[int] = []
+    for i in order:
+        if any(_comparable(texts[i]) == _comparable(texts[j]) for j in picked):
+            continue
+        if any(float(vectors[i] @ vectors[j]) >= NEAR_DUPLICATE_COSINE for j in picked):
+            continue
+        picked.append(i)
+        if len(picked) == n:
+            break
+    return [texts[i] for i in picked]
+
+
+@dataclass(frozen=True)
+class TopicDescription:
+    """What the label stage says about one topic."""
+
+    topic_id: int
+    label: str
+    keywords: list[str]
+    representatives: list[str]
+
+
+def describe_topics(
+    texts: list[str],
+    vectors: np.ndarray,
+    labels: np.ndarray,
+    weights: np.ndarray,
+    centroids: dict[int, np.ndarray],
+    n_keywords: int = 10,
+    n_representatives: int = 3,
+    label_terms: int = 3,
+    ngram_range: tuple[int, int] = (1, 2),
+    stop_words: str | list[str] | None = "english",
+) -> dict[int, TopicDescription]:
+    """Keywords, representatives and a label for every topic (unique headlines in, one entry
+    per topic id out). The unclustered group gets neither keywords nor representatives."""
+    tfidf = ClassTfidf(ngram_range=ngram_range, stop_words=stop_words).fit(texts, labels, weights)
+    keywords = tfidf.top_terms(n_keywords)
+    described: dict[int, TopicDescription] = {}
+    for topic in sorted(int(t) for t in np.unique(labels)):
+        if topic == UNCLUSTERED:
+            described[topic] = TopicDescription(topic, UNCLUSTERED_LABEL, [], [])
+            continue
+        members = np.flatnonzero(labels == topic)
+        member_texts = [texts[i] for i in members]
+        terms = keywords.get(topic, [])
+        label = make_label(terms, member_texts, label_terms) or member_texts[0][:60]
+        representatives = pick_representatives(vectors[members], member_texts, centroids[topic], n_representatives)
+        described[topic] = TopicDescription(topic, label, terms, representatives)
+    return described

@@ -1,0 +1,357 @@
+"""One function per stage boundary, and `run` that wires them: read → clean → embed → reduce →
+cluster → label → write. Heavy libraries are imported by the stages that need them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import platform
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import pandas as pd
+
+from cluster import __version__
+from cluster.clean import (
+    CLEAN_TEXT,
+    Deduplicated,
+    Window,
+    clean_headlines,
+    deduplicate,
+    parse_dates,
+    resolve_window,
+    split_by_window,
+)
+from cluster.clustering import (
+    BY_NONE,
+    UNCLUSTERED,
+    assign_outliers,
+    merge_similar_topics,
+    cluster_points,
+    number_topics_by_size,
+    resolve_min_cluster_size,
+    topic_centroids,
+)
+from cluster.config import Config
+from cluster.errors import InputError
+from cluster.read import InputFile, read_headlines, require_column
+
+log = logging.getLogger(__name__)
+
+ADDED_COLUMNS = ["topic_id", "topic_label", "topic_confidence", "assigned_by", "map_x", "map_y"]
+TOPIC_COLUMNS = [
+    "topic_id",
+    "label",
+    "size",
+    "share",
+    "keywords",
+    "representative_1",
+    "representative_2",
+    "representative_3",
+    "cohesion",
+]
+
+
+@dataclass
+class StageTimer:
+    """Seconds spent per stage, for the manifest."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = round(self.seconds.get(name, 0.0) + time.perf_counter() - start, 3)
+
+
+@dataclass(frozen=True)
+class PreparedInput:
+    """The week's rows after reading, windowing and cleaning; everything the model stages need."""
+
+    accepted: pd.DataFrame  # input columns plus CLEAN_TEXT, in input order
+    rejected: pd.DataFrame  # input columns plus `reason`
+    unique: Deduplicated
+    files: list[InputFile]
+    window: Window | None
+    counts: dict[str, int]
+    input_columns: list[str]
+
+
+def prepare_input(cfg: Config, today: dt.date | None = None) -> PreparedInput:
+    """Read, select the window and clean: fast, no model. Raises InputError on unusable input."""
+    if not cfg.input.path:
+        raise InputError("no input given: pass --input PATH or set input.path in the config")
+    read = read_headlines(cfg.input.path, cfg.input.format, cfg.input.encoding)
+    frame = read.frame
+    require_column(frame, cfg.input.text_column)
+    clashes = [column for column in ADDED_COLUMNS if column in frame.columns]
+    if clashes:
+        raise InputError(f"input columns {clashes} clash with columns the job adds; rename them in the input")
+    window = resolve_window(cfg.input, today)
+    rejected_parts: list[pd.DataFrame] = []
+    outside = 0
+    if window is not None:
+        require_column(frame, cfg.input.date_column, role="date")
+        split = split_by_window(frame, cfg.input.date_column, window)
+        outside = len(split.outside)
+        if len(split.inside) == 0:
+            raise InputError(
+                f"all {len(frame)} rows fall outside the date window {window.describe()} "
+                f"({len(split.undated)} without a readable date); widen the window or check input.date_column"
+            )
+        undated = frame.loc[split.undated].copy()
+        undated["reason"] = f"missing or unreadable {cfg.input.date_column!r} while a date window is set"
+        rejected_parts.append(undated)
+        frame = frame.loc[split.inside]
+    cleaned = clean_headlines(frame, cfg.input.text_column, cfg.cleaning)
+    rejected_parts.append(cleaned.rejected)
+    rejected = pd.concat(rejected_parts).sort_index() if rejected_parts else cleaned.rejected
+    if cleaned.accepted.empty:
+        raise InputError(
+            f"no usable headlines: all {len(frame)} rows in the window were rejected "
+            f"({rejected['reason'].value_counts().to_dict()}); check input.text_column"
+        )
+    unique = deduplicate(cleaned.accepted[CLEAN_TEXT])
+    counts = {
+        "read": len(read.frame),
+        "outside_window": outside,
+        "rejected": len(rejected),
+        "accepted": len(cleaned.accepted),
+        "unique": len(unique.texts),
+    }
+    assert counts["read"] == counts["outside_window"] + counts["rejected"] + counts["accepted"]
+    return PreparedInput(
+        accepted=cleaned.accepted,
+        rejected=rejected,
+        unique=unique,
+        files=read.files,
+        window=window,
+        counts=counts,
+        input_columns=list(read.frame.columns),
+    )
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Everything a run writes."""
+
+    topics: pd.DataFrame
+    headlines: pd.DataFrame
+    rejected: pd.DataFrame
+    manifest: dict[str, Any]
+    vectors: np.ndarray = field(repr=False)  # unique-headline embeddings, for later stages
+
+
+def _library_versions() -> dict[str, str]:
+    names = ["sentence-transformers", "transformers", "torch", "umap-learn", "scikit-learn", "numpy", "pandas"]
+    versions = {"python": platform.python_version(), "headline-cluster": __version__}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def _fallback_map(vectors: np.ndarray) -> np.ndarray:
+    """2-D coordinates when there are too few headlines for UMAP: the first two principal axes."""
+    if len(vectors) < 3:
+        return np.zeros((len(vectors), 2), dtype=np.float32)
+    centred = vectors - vectors.mean(axis=0)
+    _, _, axes = np.linalg.svd(centred, full_matrices=False)
+    return (centred @ axes[:2].T).astype(np.float32)
+
+
+def build_topic_table(
+    prepared: PreparedInput,
+    row_topics: np.ndarray,
+    row_confidence: np.ndarray,
+    descriptions: dict[int, Any],
+    cohesion: dict[int, float],
+    cfg: Config,
+) -> pd.DataFrame:
+    """One row per topic, largest first, the unclustered row (-1) last."""
+    total = len(row_topics)
+    accepted = prepared.accepted
+    has_dates = cfg.input.date_column in accepted.columns
+    has_sources = cfg.input.source_column in accepted.columns
+    dates = parse_dates(accepted[cfg.input.date_column]) if has_dates else None
+    rows = []
+    topic_ids = sorted(int(t) for t in np.unique(row_topics) if t != UNCLUSTERED)
+    if (row_topics == UNCLUSTERED).any():
+        topic_ids.append(UNCLUSTERED)
+    for topic in topic_ids:
+        members = row_topics == topic
+        description = descriptions[topic]
+        representatives = description.representatives + [""] * (3 - len(description.representatives))
+        row: dict[str, Any] = {
+            "topic_id": topic,
+            "label": description.label,
+            "size": int(members.sum()),
+            "share": members.sum() / total,
+            "keywords": "; ".join(description.keywords),
+            "representative_1": representatives[0],
+            "representative_2": representatives[1],
+            "representative_3": representatives[2],
+            "cohesion": cohesion.get(topic, np.nan),
+        }
+        if dates is not None:
+            topic_dates = dates[members].dropna()
+            row["first_date"] = topic_dates.min().date().isoformat() if len(topic_dates) else ""
+            row["last_date"] = topic_dates.max().date().isoformat() if len(topic_dates) else ""
+        if has_sources:
+            sources = accepted.loc[members, cfg.input.source_column].astype(str).str.strip()
+            row["n_sources"] = int(sources[sources != ""].nunique())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def run(cfg: Config, prepared: PreparedInput, run_id: str, progress: bool | None = None) -> RunResult:
+    """Embed, reduce, cluster and label a prepared week; returns the tables and the manifest."""
+    from cluster.embed import embed_texts, load_model, pick_device, resolve_model
+    from cluster.label import describe_topics
+    from cluster.reduce import reduce_embeddings, too_few_to_reduce
+
+    timer = StageTimer()
+    started = dt.datetime.now(dt.timezone.utc)
+    unique = prepared.unique
+    weights = unique.counts.astype(float)
+    n_unique = len(unique.texts)
+
+    with timer.stage("load_model"):
+        source = resolve_model(cfg.embedding.model)
+        device = pick_device(cfg.embedding.device)
+        log.info("loading model %s (%s) on %s", source.name, source.kind, device)
+        model = load_model(source, device)
+    with timer.stage("embed"):
+        log.info("embedding %d unique headlines (%d rows)", n_unique, prepared.counts["accepted"])
+        vectors = embed_texts(unique.texts, model, cfg.embedding.batch_size, progress)
+
+    min_cluster_size = resolve_min_cluster_size(cfg.clustering.min_cluster_size, n_unique)
+    warnings_: list[str] = []
+    if too_few_to_reduce(n_unique, cfg.reduction) or n_unique < min_cluster_size:
+        message = (
+            f"only {n_unique} distinct headlines, fewer than a topic needs "
+            f"(min_cluster_size {min_cluster_size}); every headline is left unclustered"
+        )
+        log.warning(message)
+        warnings_.append(message)
+        map_xy = _fallback_map(vectors)
+        labels = np.full(n_unique, UNCLUSTERED, dtype=np.int64)
+    else:
+        with timer.stage("reduce"):
+            log.info("reducing with UMAP to %d dimensions and a 2-D map", cfg.reduction.n_components)
+            reduction = reduce_embeddings(vectors, cfg.reduction)
+            map_xy = reduction.map_xy
+        with timer.stage("cluster"):
+            log.info("clustering with HDBSCAN (min_cluster_size %d)", min_cluster_size)
+            labels = cluster_points(reduction.points, cfg.clustering.model_copy(update={"min_cluster_size": min_cluster_size}))
+            labels = merge_similar_topics(vectors, labels, weights, cfg.clustering.merge_threshold)
+        if (labels == UNCLUSTERED).all():
+            message = "HDBSCAN found no topic; every headline is left unclustered"
+            log.warning(message)
+            warnings_.append(message)
+
+    with timer.stage("label"):
+        assignment = assign_outliers(vectors, labels, weights, cfg.clustering)
+        topics_unique = number_topics_by_size(assignment.labels, weights)
+        centroids = topic_centroids(vectors, topics_unique, weights)
+        similarity = np.full(n_unique, np.nan)
+        for topic, centroid in centroids.items():
+            members = topics_unique == topic
+            similarity[members] = vectors[members] @ centroid
+        cohesion = {
+            topic: float(np.average(similarity[topics_unique == topic], weights=weights[topics_unique == topic]))
+            for topic in centroids
+        }
+        descriptions = describe_topics(
+            unique.texts,
+            vectors,
+            topics_unique,
+            weights,
+            centroids,
+            n_keywords=cfg.labeling.n_keywords,
+            n_representatives=cfg.labeling.n_representatives,
+            label_terms=cfg.labeling.label_terms,
+            ngram_range=cfg.labeling.ngram_range,
+            stop_words=cfg.labeling.stop_words,
+        )
+
+    with timer.stage("tables"):
+        rows = unique.row_to_unique
+        row_topics = topics_unique[rows]
+        headlines = prepared.accepted.drop(columns=[CLEAN_TEXT]).copy()
+        headlines["topic_id"] = row_topics
+        headlines["topic_label"] = [descriptions[int(t)].label for t in row_topics]
+        headlines["topic_confidence"] = np.round(similarity[rows], 4)
+        headlines["assigned_by"] = assignment.assigned_by[rows]
+        headlines["map_x"] = np.round(map_xy[rows, 0].astype(float), 4)
+        headlines["map_y"] = np.round(map_xy[rows, 1].astype(float), 4)
+        headlines = headlines.reset_index(drop=True)
+        topics = build_topic_table(prepared, row_topics, similarity[rows], descriptions, cohesion, cfg)
+        rejected = prepared.rejected.reset_index(drop=True)
+
+    n_topics = int(len(centroids))
+    unclustered_rows = int((row_topics == UNCLUSTERED).sum())
+    assigned_counts = pd.Series(assignment.assigned_by[rows]).value_counts().to_dict()
+    manifest: dict[str, Any] = {
+        "run_id": run_id,
+        "tool": {"name": "headline-cluster", "version": __version__},
+        "started_at": started.isoformat(timespec="seconds"),
+        "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "config": cfg.model_dump(mode="json"),
+        "resolved": {"min_cluster_size": min_cluster_size, "device": device},
+        "inputs": [vars(f) for f in prepared.files],
+        "window": None
+        if prepared.window is None
+        else {"since": str(prepared.window.since or ""), "until": str(prepared.window.until or "")},
+        "counts": prepared.counts,
+        "topics": n_topics,
+        "unclustered_rows": unclustered_rows,
+        "unclustered_share": round(unclustered_rows / len(row_topics), 4),
+        "assigned_by": {key: int(assigned_counts.get(key, 0)) for key in ("hdbscan", "nearest", BY_NONE)},
+        "model": {"name": source.name, "kind": source.kind, "location": source.location, "dimension": int(vectors.shape[1])},
+        "versions": _library_versions(),
+        "seed": cfg.reduction.random_state,
+        "seconds": timer.seconds,
+        "warnings": warnings_,
+    }
+    return RunResult(topics=topics, headlines=headlines, rejected=rejected, manifest=manifest, vectors=vectors)
+
+
+def default_run_id(now: dt.datetime | None = None) -> str:
+    """ISO week plus a UTC timestamp, e.g. `2026-W48_20261128T143000Z`."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    year, week, _ = now.isocalendar()
+    return f"{year}-W{week:02d}_{now.strftime('%Y%m%dT%H%M%SZ')}"
+
+
+def write_result(result: RunResult, output_dir: Path, run_id: str, total_seconds: float | None = None) -> Path:
+    """Publish the run folder atomically; returns its path."""
+    from cluster.write import publish_run, write_csv, write_json
+
+    manifest = dict(result.manifest)
+    writers = {
+        "topics.csv": lambda path: write_csv(result.topics, path),
+        "headlines.csv": lambda path: write_csv(result.headlines, path),
+        "rejected.csv": lambda path: write_csv(result.rejected, path),
+        "run.json": lambda path: write_json(manifest, path),
+    }
+    start = time.perf_counter()
+    # the manifest is written last, so it can record how long the CSVs took
+    def _write_manifest(path: Path) -> None:
+        manifest["seconds"] = {**manifest["seconds"], "write": round(time.perf_counter() - start, 3)}
+        if total_seconds is not None:
+            manifest["seconds"]["total"] = round(total_seconds + time.perf_counter() - start, 3)
+        write_json(manifest, path)
+
+    writers["run.json"] = _write_manifest
+    return publish_run(output_dir, run_id, writers)

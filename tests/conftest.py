@@ -1,0 +1,120 @@
+"""Shared fixtures. Pipeline runs are session-scoped: numba compiles UMAP once per process
+(~40 s), so every end-to-end test reuses the same few real runs."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from cluster.cli import app
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE_CONFIG = REPO / "configs" / "example.yaml"
+EXAMPLE_INPUT = REPO / "examples" / "uci_headlines_sample.csv"
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@dataclass
+class CliRun:
+    exit_code: int
+    stdout: str
+    stderr: str
+    output_dir: Path
+
+    @property
+    def folder(self) -> Path:
+        return Path(self.stdout.strip().splitlines()[-1])
+
+
+def invoke(args: list[str], output_dir: Path) -> CliRun:
+    """Run the real CLI in-process (so numba's compiled UMAP is reused)."""
+    result = CliRunner().invoke(app, ["run", *args, "--output-dir", str(output_dir)], catch_exceptions=False)
+    return CliRun(result.exit_code, result.stdout, result.stderr, output_dir)
+
+
+def read_output(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+
+
+@pytest.fixture(scope="session")
+def example_run(tmp_path_factory) -> CliRun:
+    """The shipped example config on the shipped real headlines."""
+    out = tmp_path_factory.mktemp("example")
+    run = invoke(["--config", str(EXAMPLE_CONFIG), "--run-id", "first"], out)
+    assert run.exit_code == 0, run.stderr
+    return run
+
+
+@pytest.fixture(scope="session")
+def example_rerun(example_run, tmp_path_factory) -> CliRun:
+    """The same config and input again, into another folder."""
+    out = tmp_path_factory.mktemp("example-again")
+    run = invoke(["--config", str(EXAMPLE_CONFIG), "--run-id", "second"], out)
+    assert run.exit_code == 0, run.stderr
+    return run
+
+
+CRAFTED_HEADLINES = [
+    "=HYPERLINK(\"http://evil.example\",\"click\")",
+    "+44 dial now for prizes",
+    "-5% drop in shares as markets wobble",
+    "@everyone the meeting is moved",
+    "Anutin’s Bhumjaithai Party Wins Thai Election",
+    "Zürich café owners protest new tax — Ünïcödé test",
+    "",
+    "   ",
+    "x" * 400,
+]
+
+
+@pytest.fixture(scope="session")
+def crafted_input(tmp_path_factory) -> Path:
+    """Real example headlines plus formula-like, non-ASCII, duplicate, blank and over-long rows."""
+    real = pd.read_csv(EXAMPLE_INPUT, dtype=str, keep_default_na=False)
+    real = real[["id", "headline", "date", "source"]].head(200)
+    extra = pd.DataFrame(
+        {
+            "id": [f"crafted-{i}" for i in range(len(CRAFTED_HEADLINES))],
+            "headline": CRAFTED_HEADLINES,
+            "date": "2014-03-26T10:00:00Z",
+            "source": "crafted",
+        }
+    )
+    # duplicates of a real headline, differing only in case and spacing
+    first = real["headline"].iloc[0]
+    dupes = pd.DataFrame(
+        {
+            "id": ["dup-1", "dup-2", "dup-3"],
+            "headline": [first, first.upper(), "  " + first.replace(" ", "  ") + " "],
+            "date": "2014-03-27T10:00:00Z",
+            "source": "dupes",
+        }
+    )
+    frame = pd.concat([real.iloc[:50], extra, real.iloc[50:120], dupes, real.iloc[120:]], ignore_index=True)
+    path = tmp_path_factory.mktemp("crafted-input") / "crafted.csv"
+    frame.to_csv(path, index=False, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def crafted_run(crafted_input, tmp_path_factory) -> CliRun:
+    out = tmp_path_factory.mktemp("crafted")
+    run = invoke(["--input", str(crafted_input), "--run-id", "crafted"], out)
+    assert run.exit_code == 0, run.stderr
+    return run
+
+
+def output_is_empty(path: Path) -> bool:
+    """No run folder (nor anything else) was left in the output folder."""
+    return not path.exists() or not any(path.iterdir())
+
+
+def copy_example(tmp_path: Path) -> Path:
+    target = tmp_path / EXAMPLE_INPUT.name
+    shutil.copy(EXAMPLE_INPUT, target)
+    return target

@@ -1,0 +1,41 @@
+"""Too few headlines to form a topic: the run completes, all unclustered, with a warning."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import invoke, read_output
+
+
+def test_three_headlines_complete_unclustered_with_a_warning(tmp_path):
+    tiny = tmp_path / "tiny.txt"
+    tiny.write_text(
+        "Fed official says weak data caused by weather\n"
+        "\n"
+        "Wu-Tang Clan to sell just one copy of secret album\n"
+        "Japanese architect Shigeru Ban wins Pritzker Prize\n",
+        encoding="utf-8",
+    )
+    run = invoke(["--input", str(tiny), "--run-id", "tiny"], tmp_path / "out")
+    assert run.exit_code == 0, run.stderr
+    assert "every headline is left unclustered" in run.stderr
+    headlines = read_output(run.folder / "headlines.csv")
+    assert len(headlines) == 3
+    assert set(headlines.topic_id) == {"-1"} and set(headlines.assigned_by) == {"none"}
+    assert (headlines.topic_confidence == "").all()
+    topics = read_output(run.folder / "topics.csv")
+    assert topics[["topic_id", "label", "size", "share"]].values.tolist() == [["-1", "Unclustered", "3", "1.0000"]]
+    manifest = json.loads((run.folder / "run.json").read_text())
+    assert manifest["topics"] == 0 and manifest["unclustered_share"] == 1.0
+    assert manifest["warnings"]
+
+
+def test_related_stories_list_from_the_seed_runs(tmp_path):
+    """The shipped plain-text list (17 real headlines, curly quotes included) runs end to end."""
+    from conftest import REPO
+
+    run = invoke(["--input", str(REPO / "examples" / "related_stories.txt"), "--run-id", "seed"], tmp_path / "out")
+    assert run.exit_code == 0, run.stderr
+    headlines = read_output(run.folder / "headlines.csv")
+    assert len(headlines) == 17
+    assert "Anutin’s Bhumjaithai Party Wins Thai Election, Signals Shift Toward Political Stability" in set(headlines.headline)
