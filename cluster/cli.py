@@ -85,29 +85,31 @@ def load_run_config(
     return load_config(config, sets, flags)
 
 
-@app.command()
-def run(
-    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config file; without it the built-in defaults apply."),
-    input: List[str] = typer.Option([], "--input", "-i", help="Input file, folder or glob (repeatable); overrides input.path."),
-    output_dir: Optional[Path] = typer.Option(None, "--output-dir", "-o", help="Folder for run folders; overrides output.dir."),
-    run_id: Optional[str] = typer.Option(None, "--run-id", help="Name of the run folder; default: ISO week and UTC time."),
-    set_: List[str] = typer.Option([], "--set", help="Override one setting, e.g. --set clustering.min_cluster_size=20 (repeatable)."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only warnings and errors on stderr."),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging on stderr."),
+def _run_job(
+    config: Optional[Path],
+    inputs: List[str],
+    output_dir: Optional[Path],
+    run_id: Optional[str],
+    sets: List[str],
+    quiet: bool,
+    verbose: bool,
+    score_against: Optional[tuple[str, Optional[str]]] = None,
 ) -> None:
-    """Cluster a week of headlines and write topics.csv, headlines.csv, rejected.csv and run.json.
-
-    On success the last line on stdout is the path of the run folder.
-    """
+    """Shared body of `run` and `evaluate`: validate, run, publish, report; map errors to exit codes."""
     _setup_logging(quiet, verbose)
     started = time.perf_counter()
     out = output_dir or Path("outputs")
+    evaluation = None
     try:
-        from cluster.pipeline import default_run_id, prepare_input, run as run_pipeline, write_result
+        from cluster.pipeline import default_run_id, prepare_input, run as run_pipeline, write_result, withhold_columns
 
-        cfg = load_run_config(config, input, output_dir, run_id, set_)
+        cfg = load_run_config(config, inputs, output_dir, run_id, sets)
         out = Path(cfg.output.dir)
         prepared = prepare_input(cfg)
+        held_out = None
+        if score_against is not None:
+            # labels leave the table before any stage runs, so nothing can learn from them
+            prepared, held_out = withhold_columns(prepared, [c for c in score_against if c])
         counts = prepared.counts
         log.info(
             "read %d rows: %d outside the window, %d rejected, %d accepted (%d distinct)",
@@ -115,7 +117,21 @@ def run(
         )
         name = cfg.output.run_id or default_run_id()
         result = run_pipeline(cfg, prepared, name)
-        folder = write_result(result, out, name, total_seconds=time.perf_counter() - started)
+        extra = {}
+        if score_against is not None:
+            from cluster.evaluate import evaluate_topics
+            from cluster.write import write_json
+
+            label_column, category_column = score_against
+            evaluation = evaluate_topics(
+                result.headlines["topic_id"].to_numpy(),
+                held_out[label_column],
+                held_out[category_column] if category_column else None,
+                label_column=label_column,
+                category_column=category_column,
+            )
+            extra["evaluation.json"] = lambda path: write_json(evaluation.to_dict(), path)
+        folder = write_result(result, out, name, total_seconds=time.perf_counter() - started, extra_writers=extra)
     except UserError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_USAGE)
@@ -127,11 +143,58 @@ def run(
         typer.echo(f"unexpected error: {type(exc).__name__}: {exc}; traceback written to {path}", err=True)
         raise typer.Exit(EXIT_FAILURE)
     manifest = result.manifest
+    if evaluation is not None:
+        from cluster.evaluate import format_evaluation
+
+        typer.echo(format_evaluation(evaluation))
     typer.echo(
         f"{manifest['topics']} topics from {manifest['counts']['accepted']} headlines; "
         f"{manifest['unclustered_share']:.1%} unclustered; {manifest['counts']['rejected']} rejected"
     )
     typer.echo(str(folder))
+
+
+CONFIG_HELP = "YAML config file; without it the built-in defaults apply."
+INPUT_HELP = "Input file, folder or glob (repeatable); overrides input.path."
+OUTPUT_HELP = "Folder for run folders; overrides output.dir."
+RUN_ID_HELP = "Name of the run folder; default: ISO week and UTC time."
+SET_HELP = "Override one setting, e.g. --set clustering.min_cluster_size=20 (repeatable)."
+
+
+@app.command()
+def run(
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help=CONFIG_HELP),
+    input: List[str] = typer.Option([], "--input", "-i", help=INPUT_HELP),
+    output_dir: Optional[Path] = typer.Option(None, "--output-dir", "-o", help=OUTPUT_HELP),
+    run_id: Optional[str] = typer.Option(None, "--run-id", help=RUN_ID_HELP),
+    set_: List[str] = typer.Option([], "--set", help=SET_HELP),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only warnings and errors on stderr."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging on stderr."),
+) -> None:
+    """Cluster a week of headlines and write topics.csv, headlines.csv, rejected.csv and run.json.
+
+    On success the last line on stdout is the path of the run folder.
+    """
+    _run_job(config, input, output_dir, run_id, set_, quiet, verbose)
+
+
+@app.command()
+def evaluate(
+    label_column: str = typer.Option(..., "--label-column", help="Column with the true grouping, e.g. story."),
+    category_column: Optional[str] = typer.Option(None, "--category-column", help="Coarser labels; adds homogeneity against them."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help=CONFIG_HELP),
+    input: List[str] = typer.Option([], "--input", "-i", help=INPUT_HELP),
+    output_dir: Optional[Path] = typer.Option(None, "--output-dir", "-o", help=OUTPUT_HELP),
+    run_id: Optional[str] = typer.Option(None, "--run-id", help=RUN_ID_HELP),
+    set_: List[str] = typer.Option([], "--set", help=SET_HELP),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only warnings and errors on stderr."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging on stderr."),
+) -> None:
+    """Run the job exactly as `run` does, then score the topics against a label column.
+
+    The label columns are removed before any stage runs. Prints NMI, ARI, V-measure, homogeneity and completeness, with unassigned headlines counted as one cluster and as singletons, and writes them to evaluation.json in the run folder.
+    """
+    _run_job(config, input, output_dir, run_id, set_, quiet, verbose, score_against=(label_column, category_column))
 
 
 def main() -> None:

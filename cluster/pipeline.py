@@ -139,6 +139,16 @@ def prepare_input(cfg: Config, today: dt.date | None = None) -> PreparedInput:
     )
 
 
+def withhold_columns(prepared: PreparedInput, columns: list[str]) -> tuple[PreparedInput, pd.DataFrame]:
+    """Take columns (e.g. evaluation labels) out of the accepted rows; returns them aside."""
+    from dataclasses import replace
+
+    for column in columns:
+        require_column(prepared.accepted, column, role="label", setting="--label-column / --category-column")
+    held_out = prepared.accepted[columns].reset_index(drop=True)
+    return replace(prepared, accepted=prepared.accepted.drop(columns=columns)), held_out
+
+
 @dataclass(frozen=True)
 class RunResult:
     """Everything a run writes."""
@@ -334,7 +344,13 @@ def default_run_id(now: dt.datetime | None = None) -> str:
     return f"{year}-W{week:02d}_{now.strftime('%Y%m%dT%H%M%SZ')}"
 
 
-def write_result(result: RunResult, output_dir: Path, run_id: str, total_seconds: float | None = None) -> Path:
+def write_result(
+    result: RunResult,
+    output_dir: Path,
+    run_id: str,
+    total_seconds: float | None = None,
+    extra_writers: dict[str, Any] | None = None,
+) -> Path:
     """Publish the run folder atomically; returns its path."""
     from cluster.write import publish_run, write_csv, write_json
 
@@ -353,5 +369,6 @@ def write_result(result: RunResult, output_dir: Path, run_id: str, total_seconds
             manifest["seconds"]["total"] = round(total_seconds + time.perf_counter() - start, 3)
         write_json(manifest, path)
 
+    writers.update(extra_writers or {})
     writers["run.json"] = _write_manifest
     return publish_run(output_dir, run_id, writers)

@@ -153,7 +153,7 @@ def read_headlines(spec: str | list[str], fmt: str = "auto", encoding: str = "ut
     return ReadResult(frame=frame.reset_index(drop=True), files=files)
 
 
-def require_column(frame: pd.DataFrame, column: str, role: str = "text") -> None:
+def require_column(frame: pd.DataFrame, column: str, role: str = "text", setting: str | None = None) -> None:
     """Refuse a missing column, listing the ones that exist and the closest match."""
     if column in frame.columns:
         return
@@ -163,7 +163,7 @@ def require_column(frame: pd.DataFrame, column: str, role: str = "text") -> None
         lowered = {c.lower(): c for c in available}
         close = [lowered[column.lower()]] if column.lower() in lowered else []
     hint = f"; did you mean {close[0]!r}?" if close else ""
-    setting = "input.text_column" if role == "text" else f"input.{role}_column"
+    setting = setting or f"input.{role}_column"
     raise InputError(
         f"{role} column {column!r} not found; the input has columns {available}{hint} (set {setting})"
     )
