@@ -83,10 +83,12 @@ class PreparedInput:
     window: Window | None
     counts: dict[str, int]
     input_columns: list[str]
+    seconds: float = 0.0  # time spent reading and cleaning
 
 
 def prepare_input(cfg: Config, today: dt.date | None = None) -> PreparedInput:
     """Read, select the window and clean: fast, no model. Raises InputError on unusable input."""
+    start = time.perf_counter()
     if not cfg.input.path:
         raise InputError("no input given: pass --input PATH or set input.path in the config")
     read = read_headlines(cfg.input.path, cfg.input.format, cfg.input.encoding)
@@ -136,6 +138,7 @@ def prepare_input(cfg: Config, today: dt.date | None = None) -> PreparedInput:
         window=window,
         counts=counts,
         input_columns=list(read.frame.columns),
+        seconds=round(time.perf_counter() - start, 3),
     )
 
 
@@ -230,7 +233,7 @@ def run(cfg: Config, prepared: PreparedInput, run_id: str, progress: bool | None
     from cluster.label import describe_topics
     from cluster.reduce import reduce_embeddings, too_few_to_reduce
 
-    timer = StageTimer()
+    timer = StageTimer(seconds={"read_clean": prepared.seconds})
     started = dt.datetime.now(dt.timezone.utc)
     unique = prepared.unique
     weights = unique.counts.astype(float)

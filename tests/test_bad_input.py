@@ -131,3 +131,21 @@ def test_input_column_clashing_with_an_added_column(tmp_path):
     clash = tmp_path / "clash.csv"
     pd.DataFrame({"headline": ["a b c"], "topic_id": ["7"]}).to_csv(clash, index=False)
     assert_refused(invoke(["--input", str(clash)], tmp_path / "out"), "topic_id")
+
+
+def test_unexpected_failure_exits_1_with_a_logged_traceback(tmp_path, monkeypatch):
+    """A bug (here: a stage that raises) is not the user's fault: exit 1, traceback in a log file."""
+    import cluster.pipeline
+
+    def broken_stage(*args, **kwargs):
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(cluster.pipeline, "run", broken_stage)
+    out = tmp_path / "out"
+    run = invoke(["--input", str(EXAMPLE_INPUT)], out)
+    assert run.exit_code == 1
+    [line] = run.stderr.strip().splitlines()[-1:]
+    assert "unexpected error: RuntimeError: simulated bug; traceback written to" in line
+    log = Path(line.rsplit(" ", 1)[-1])
+    assert log.parent == out / "logs" and "Traceback" in log.read_text()
+    assert sorted(p.name for p in out.iterdir()) == ["logs"]  # no run folder
