@@ -227,8 +227,18 @@ def build_topic_table(
     return pd.DataFrame(rows)
 
 
-def run(cfg: Config, prepared: PreparedInput, run_id: str, progress: bool | None = None) -> RunResult:
-    """Embed, reduce, cluster and label a prepared week; returns the tables and the manifest."""
+def run(
+    cfg: Config,
+    prepared: PreparedInput,
+    run_id: str,
+    progress: bool | None = None,
+    vectors: np.ndarray | None = None,
+) -> RunResult:
+    """Embed, reduce, cluster and label a prepared week; returns the tables and the manifest.
+
+    `vectors` may hold the unique headlines' embeddings already (from `cfg.embedding.model`),
+    e.g. when a benchmark compares several systems on the same embeddings.
+    """
     from cluster.embed import embed_texts, load_model, pick_device, resolve_model
     from cluster.label import describe_topics
     from cluster.reduce import reduce_embeddings, too_few_to_reduce
@@ -239,14 +249,18 @@ def run(cfg: Config, prepared: PreparedInput, run_id: str, progress: bool | None
     weights = unique.counts.astype(float)
     n_unique = len(unique.texts)
 
-    with timer.stage("load_model"):
-        source = resolve_model(cfg.embedding.model)
-        device = pick_device(cfg.embedding.device)
-        log.info("loading model %s (%s) on %s", source.name, source.kind, device)
-        model = load_model(source, device)
-    with timer.stage("embed"):
-        log.info("embedding %d unique headlines (%d rows)", n_unique, prepared.counts["accepted"])
-        vectors = embed_texts(unique.texts, model, cfg.embedding.batch_size, progress)
+    source = resolve_model(cfg.embedding.model)
+    device = "given"
+    if vectors is None:
+        with timer.stage("load_model"):
+            device = pick_device(cfg.embedding.device)
+            log.info("loading model %s (%s) on %s", source.name, source.kind, device)
+            model = load_model(source, device)
+        with timer.stage("embed"):
+            log.info("embedding %d unique headlines (%d rows)", n_unique, prepared.counts["accepted"])
+            vectors = embed_texts(unique.texts, model, cfg.embedding.batch_size, progress)
+    elif vectors.shape[0] != n_unique:
+        raise ValueError(f"{vectors.shape[0]} vectors given for {n_unique} unique headlines")
 
     min_cluster_size = resolve_min_cluster_size(cfg.clustering.min_cluster_size, n_unique)
     warnings_: list[str] = []
