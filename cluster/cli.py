@@ -95,7 +95,8 @@ def run(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only warnings and errors on stderr."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging on stderr."),
 ) -> None:
-    """Cluster a week of headlines and write topics.csv, headlines.csv, rejected.csv and run.json.
+    """Cluster a week of headlines and write topics.csv, headlines.csv, rejected.csv, run.json and
+    the review files (topics.xlsx, topic_map.png, topic_map.html, report.html).
 
     On success the last line on stdout is the path of the run folder.
     """

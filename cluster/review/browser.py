@@ -125,15 +125,20 @@ class Chromium:
         self._profile = tempfile.mkdtemp(prefix="cluster-chromium-")
         command_read, self._command_write = os.pipe()
         self._reply_read, reply_write = os.pipe()
+        # move the child's ends above fd 9, so that the shell's `3<&N 4>&M` cannot clobber one
+        # with the other (under pytest the pipes can land on fds 3 and 4 themselves)
+        command_read, reply_write = (_high_fd(fd) for fd in (command_read, reply_write))
+        self._log = tempfile.NamedTemporaryFile(prefix="cluster-chromium-", suffix=".log", delete=False)
         flags = [*CHROMIUM_FLAGS, "--remote-debugging-pipe", f"--user-data-dir={self._profile}",
                  f"--window-size={self.window[0]},{self.window[1]}", "about:blank"]
         # Chromium reads commands on fd 3 and answers on fd 4; the shell puts the pipes there.
         self._process = subprocess.Popen(
-            ["sh", "-c", f'exec "$0" "$@" 3<&{command_read} 4>&{reply_write}', self.binary, *flags],
+            # bash, not sh: dash refuses two-digit fd numbers in redirections
+            [shutil.which("bash") or "bash", "-c", f'exec "$0" "$@" 3<&{command_read} 4>&{reply_write}', self.binary, *flags],
             pass_fds=(command_read, reply_write),
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=self._log,
         )
         os.close(command_read)
         os.close(reply_write)
@@ -152,6 +157,15 @@ class Chromium:
             self._process.wait()
         os.close(self._command_write)
         shutil.rmtree(self._profile, ignore_errors=True)
+        self._log.close()
+        os.unlink(self._log.name)
+
+    def _log_tail(self) -> str:
+        try:
+            lines = Path(self._log.name).read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return ""
+        return f"; its last output: {' | '.join(lines[-3:])}" if lines else ""
 
     def _read_replies(self) -> None:
         buffer = b""
@@ -174,7 +188,7 @@ class Chromium:
         try:
             os.write(self._command_write, json.dumps(message).encode() + b"\0")
         except OSError as exc:
-            raise BrowserError(f"Chromium is gone ({exc})") from None
+            raise BrowserError(f"Chromium is gone ({exc}){self._log_tail()}") from None
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -182,7 +196,7 @@ class Chromium:
             except queue.Empty:
                 raise BrowserError(f"no answer to {method} within {timeout:.0f} s") from None
             if reply is None:
-                raise BrowserError("Chromium closed the connection")
+                raise BrowserError(f"Chromium closed the connection{self._log_tail()}")
             if reply.get("id") == self._next_id:
                 if "error" in reply:
                     raise BrowserError(f"{method}: {reply['error'].get('message')}")
@@ -230,6 +244,14 @@ class Chromium:
         errors, requests = _problems(self._events, session)
         self._send("Target.closeTarget", {"targetId": target})
         return PageCheck(url, seconds, probed, errors, requests, screenshot)
+
+
+def _high_fd(fd: int) -> int:
+    import fcntl
+
+    high = fcntl.fcntl(fd, fcntl.F_DUPFD, 10)
+    os.close(fd)
+    return high
 
 
 def _problems(events: list[dict], session: str) -> tuple[list[str], list[str]]:
