@@ -235,7 +235,8 @@ class Chromium:
                 break
             time.sleep(0.05)
         time.sleep(0.3)  # let late console messages and requests arrive
-        value = self._send("Runtime.evaluate", {"expression": probe, "returnByValue": True}, session=session)
+        # awaitPromise: a probe may be async (e.g. type into the search box, then look)
+        value = self._send("Runtime.evaluate", {"expression": probe, "returnByValue": True, "awaitPromise": True}, session=session)
         probed = value.get("result", {}).get("value")
         if screenshot is not None:
             shot = self._send("Page.captureScreenshot", {"format": "png"}, session=session)
