@@ -162,6 +162,16 @@ class OutputConfig(_Section):
         return value
 
 
+class ReviewConfig(_Section):
+    """Files for people who review the week: a workbook, a topic map and a one-page report."""
+
+    workbook: bool = True
+    map: bool = True
+    report: bool = True
+    map_labels: int = Field(default=40, ge=0, le=1000)
+    report_topics: int = Field(default=20, ge=1, le=1000)
+
+
 class Config(_Section):
     """The whole run configuration."""
 
@@ -172,6 +182,7 @@ class Config(_Section):
     clustering: ClusteringConfig = ClusteringConfig()
     labeling: LabelingConfig = LabelingConfig()
     output: OutputConfig = OutputConfig()
+    review: ReviewConfig = ReviewConfig()
 
 
 def _describe(error: dict[str, Any], model: type[BaseModel]) -> str:

@@ -368,7 +368,9 @@ def write_result(
     total_seconds: float | None = None,
     extra_writers: dict[str, Any] | None = None,
 ) -> Path:
-    """Publish the run folder atomically; returns its path."""
+    """Publish the run folder atomically, review files included; returns its path."""
+    from cluster.config import ReviewConfig
+    from cluster.review import ReviewTables, review_writers
     from cluster.write import publish_run, write_csv, write_json
 
     manifest = dict(result.manifest)
@@ -376,12 +378,34 @@ def write_result(
         "topics.csv": lambda path: write_csv(result.topics, path),
         "headlines.csv": lambda path: write_csv(result.headlines, path),
         "rejected.csv": lambda path: write_csv(result.rejected, path),
-        "run.json": lambda path: write_json(manifest, path),
     }
+    # review files (workbook, map, report), as the run's own config asks; timed separately so
+    # run.json shows what they cost
+    review_settings = ReviewConfig.model_validate(manifest.get("config", {}).get("review", {}))
+    tables = ReviewTables(
+        topics=result.topics, headlines=result.headlines, manifest=manifest, changes=getattr(result, "changes", None)
+    )
+    review_seconds: dict[str, float] = {}
+
+    def timed(name: str, writer):
+        def write(path: Path) -> None:
+            log.info("writing %s", name)
+            start = time.perf_counter()
+            writer(path)
+            review_seconds[name] = round(time.perf_counter() - start, 3)
+
+        return write
+
+    for name, writer in review_writers(tables, review_settings).items():
+        writers[name] = timed(name, writer)
     start = time.perf_counter()
-    # the manifest is written last, so it can record how long the CSVs took
+
+    # the manifest is written last, so it can record how long the other files took
     def _write_manifest(path: Path) -> None:
         manifest["seconds"] = {**manifest["seconds"], "write": round(time.perf_counter() - start, 3)}
+        if review_seconds:
+            manifest["seconds"]["review"] = round(sum(review_seconds.values()), 3)
+            manifest["review_seconds"] = review_seconds
         if total_seconds is not None:
             manifest["seconds"]["total"] = round(total_seconds + time.perf_counter() - start, 3)
         write_json(manifest, path)

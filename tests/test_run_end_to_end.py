@@ -16,10 +16,13 @@ TOPIC_COLUMNS = [
 ADDED = ["topic_id", "topic_label", "topic_confidence", "assigned_by", "map_x", "map_y"]
 
 
-def test_run_writes_four_files_and_prints_the_folder_last(example_run):
+def test_run_writes_tables_and_review_files_and_prints_the_folder_last(example_run):
     folder = example_run.folder
     assert folder == example_run.output_dir / "first"
-    assert sorted(p.name for p in folder.iterdir()) == ["headlines.csv", "rejected.csv", "run.json", "topics.csv"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "headlines.csv", "rejected.csv", "report.html", "run.json",
+        "topic_map.html", "topic_map.png", "topics.csv", "topics.xlsx",
+    ]
     assert (example_run.output_dir / "latest").resolve() == folder.resolve()
     # nothing but the run folder and the latest pointer: no staging folder left behind
     assert sorted(p.name for p in example_run.output_dir.iterdir()) == ["first", "latest"]

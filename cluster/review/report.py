@@ -1,0 +1,178 @@
+"""report.html: the week on one page. Plain HTML and inline CSS, no script, nothing fetched;
+every piece of text from the data is HTML-escaped."""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from cluster import __version__
+from cluster.review.tables import ReviewTables, clustered_topics
+
+# Tracking statuses shown as their own sections, in this order, with their headings.
+CHANGE_SECTIONS = [("new", "New topics"), ("growing", "Growing topics"), ("faded", "Faded since the previous run")]
+
+
+def _text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
+        return ""
+    return escape(str(value), quote=True)
+
+
+def _number(value: Any) -> str:
+    try:
+        return f"{int(value):,}"
+    except (TypeError, ValueError):
+        return ""
+
+
+def _facts(tables: ReviewTables) -> list[tuple[str, str]]:
+    manifest = tables.manifest
+    counts = manifest.get("counts", {})
+    window = manifest.get("window") or {}
+    facts = [
+        ("Headlines", _number(counts.get("accepted", len(tables.headlines)))),
+        ("Distinct headlines", _number(counts.get("unique"))),
+        ("Topics", _number(manifest.get("topics", len(clustered_topics(tables.topics))))),
+        ("Unassigned", f"{_number(manifest.get('unclustered_rows'))} ({float(manifest.get('unclustered_share', 0)):.1%})"),
+        ("Rejected rows", _number(counts.get("rejected"))),
+    ]
+    if window:
+        facts.append(("Dates", f"{window.get('since') or '…'} to {window.get('until') or '…'}"))
+    inputs = [Path(str(entry.get("path", ""))).name for entry in manifest.get("inputs", [])]
+    if inputs:
+        facts.append(("Input", ", ".join(inputs)))
+    model = manifest.get("model", {})
+    if model:
+        facts.append(("Model", str(model.get("name", ""))))
+    return [(label, escape(value) if label in {"Dates", "Input", "Model"} else value) for label, value in facts]
+
+
+def _topic_card(row: pd.Series) -> str:
+    reps = [row.get(f"representative_{i}") for i in (1, 2, 3)]
+    reps_html = "".join(f"<li>{_text(r)}</li>" for r in reps if _text(r))
+    status = _text(row.get("status")) if "status" in row else ""
+    key = _text(row.get("topic_key")) if "topic_key" in row else ""
+    badges = f'<span class="status {status}">{status}</span>' if status else ""
+    ident = f"{key} · topic {_text(row['topic_id'])}" if key else f"topic {_text(row['topic_id'])}"
+    dates = ""
+    if _text(row.get("first_date")):
+        dates = f" · {_text(row.get('first_date'))} to {_text(row.get('last_date'))}"
+    sources = f" · {_number(row.get('n_sources'))} sources" if _number(row.get("n_sources")) else ""
+    return (
+        f'<section class="topic"><h3>{_text(row["label"])} {badges}</h3>'
+        f'<p class="meta">{ident} · <b>{_number(row["size"])}</b> headlines ({float(row["share"]):.1%}){dates}{sources}</p>'
+        f'<p class="keywords">{_text(row["keywords"])}</p>'
+        f"<ul>{reps_html}</ul></section>"
+    )
+
+
+def _change_rows(tables: ReviewTables, status: str) -> pd.DataFrame:
+    """Topics with a tracking status: new and growing ones from this run's topic table, faded
+    ones (which exist only in the previous run) from the changes table."""
+    topics_have = "status" in tables.topics.columns
+    changes_have = tables.changes is not None and "status" in tables.changes.columns
+    if status in {"new", "growing"} and topics_have:
+        source = tables.topics
+    elif changes_have:
+        source = tables.changes
+    else:
+        return pd.DataFrame()
+    return source[source["status"].astype(str) == status]
+
+
+def _change_list(rows: pd.DataFrame) -> str:
+    items = []
+    for _, row in rows.iterrows():
+        label = _text(row.get("label")) or _text(row.get("previous_label"))
+        key = _text(row.get("topic_key"))
+        now, before = _number(row.get("size")), _number(row.get("previous_size"))
+        sizes = f"{before} → {now}" if now and before else now or (f"{before} last run" if before else "")
+        items.append(f"<li><b>{label}</b>{f' ({key})' if key else ''}{f' · {sizes}' if sizes else ''}</li>")
+    return f"<ul>{''.join(items)}</ul>" if items else "<p class=\"none\">None.</p>"
+
+
+def render_report(tables: ReviewTables, n_topics: int = 20, map_link: str | None = "topic_map.html") -> str:
+    """The report as one HTML string."""
+    title = f"Topics of the week · run {tables.run_id}"
+    facts = "".join(f"<div><dt>{label}</dt><dd>{value}</dd></div>" for label, value in _facts(tables))
+    topics = clustered_topics(tables.topics)
+    largest = topics.head(n_topics)
+    cards = "".join(_topic_card(row) for _, row in largest.iterrows()) or '<p class="none">No topic was found this run.</p>'
+    more = f"<p>{len(topics) - len(largest):,} smaller topics are in topics.xlsx and topics.csv.</p>" if len(topics) > len(largest) else ""
+    changes = ""
+    if tables.has_tracking:
+        parts = [f"<h3>{heading}</h3>{_change_list(_change_rows(tables, status))}" for status, heading in CHANGE_SECTIONS]
+        changes = f'<h2>What changed since the previous run</h2><div class="changes">{"".join(parts)}</div>'
+    link = (
+        f'<p class="maplink"><a href="{escape(map_link, quote=True)}">Open the interactive topic map</a> '
+        f"(every headline, searchable; a static copy is topic_map.png)</p>"
+        if map_link
+        else ""
+    )
+    warnings = "".join(f"<li>{_text(w)}</li>" for w in tables.manifest.get("warnings", []))
+    warnings_html = f'<ul class="warnings">{warnings}</ul>' if warnings else ""
+    return _PAGE.format(
+        title=escape(title),
+        facts=facts,
+        warnings=warnings_html,
+        link=link,
+        n_largest=len(largest),
+        cards=cards,
+        more=more,
+        changes=changes,
+        version=escape(__version__),
+    )
+
+
+def write_report(tables: ReviewTables, path: Path, n_topics: int = 20, map_link: str | None = "topic_map.html") -> None:
+    """Write report.html."""
+    path.write_text(render_report(tables, n_topics, map_link), encoding="utf-8", newline="\n")
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>
+  body {{ font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #222; max-width: 1100px; margin: 0 auto; padding: 16px 20px 40px; line-height: 1.4; }}
+  h1 {{ font-size: 24px; margin: 8px 0 12px; }}
+  h2 {{ font-size: 19px; margin: 26px 0 8px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }}
+  dl.facts {{ display: flex; flex-wrap: wrap; gap: 10px 28px; margin: 0; }}
+  dl.facts div {{ min-width: 110px; }}
+  dt {{ font-size: 12px; color: #666; text-transform: uppercase; letter-spacing: .04em; }}
+  dd {{ margin: 0; font-size: 18px; font-weight: 600; }}
+  .maplink {{ font-size: 16px; margin: 16px 0; }}
+  .topics {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(330px, 1fr)); gap: 12px; }}
+  section.topic {{ border: 1px solid #ddd; border-radius: 6px; padding: 8px 12px; }}
+  section.topic h3 {{ font-size: 16px; margin: 2px 0 4px; }}
+  .meta {{ font-size: 13px; color: #555; margin: 0 0 4px; }}
+  .keywords {{ font-size: 13px; color: #245; margin: 0 0 4px; }}
+  section.topic ul {{ margin: 4px 0; padding-left: 18px; font-size: 14px; }}
+  .status {{ font-size: 11px; font-weight: 600; padding: 1px 6px; border-radius: 8px; background: #eee; vertical-align: middle; }}
+  .status.new {{ background: #d8f0d8; }} .status.growing {{ background: #fde7c8; }} .status.shrinking {{ background: #e6e6f5; }}
+  .changes {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); gap: 0 20px; }}
+  .changes h3 {{ font-size: 15px; margin: 6px 0; }}
+  .none {{ color: #777; }}
+  .warnings {{ color: #8a4b00; }}
+  footer {{ margin-top: 30px; font-size: 12px; color: #777; }}
+</style>
+</head>
+<body>
+<h1>{title}</h1>
+<dl class="facts">{facts}</dl>
+{warnings}
+{link}
+{changes}
+<h2>The {n_largest} largest topics</h2>
+<div class="topics">{cards}</div>
+{more}
+<footer>Made by headline-cluster {version}. Every topic and headline is in topics.xlsx; the run's settings are in run.json.</footer>
+</body>
+</html>
+"""

@@ -1,0 +1,191 @@
+"""topics.xlsx: Topics, Headlines, Changes (with topic tracking) and Run sheets.
+
+XlsxWriter writes it: it is fast on tens of thousands of rows and lets every cell be written with
+an explicit type, so text is always stored as text (never as a formula) and numbers as numbers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cluster.review.tables import ReviewTables, headline_order
+from cluster.write import FORMULA_TRIGGERS
+
+MAX_WIDTH = 60  # characters; longer text wraps
+MIN_WIDTH = 6
+EXCEL_MAX_ROWS = 1_048_576
+# A fixed creation time keeps the file byte-for-byte reproducible; the run's real times are in run.json.
+FIXED_CREATED = dt.datetime(2000, 1, 1)
+
+NUMBER_FORMATS = {
+    "share": "0.0%",
+    "topic_confidence": "0.000",
+    "cohesion": "0.000",
+    "map_x": "0.0000",
+    "map_y": "0.0000",
+}
+DATE_COLUMNS = {"first_date", "last_date"}
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def _column_kind(series: pd.Series) -> str:
+    if series.name in DATE_COLUMNS:
+        return "date"
+    if pd.api.types.is_bool_dtype(series):
+        return "bool"
+    if pd.api.types.is_integer_dtype(series):
+        return "int"
+    if pd.api.types.is_float_dtype(series):
+        return "float"
+    return "text"
+
+
+def _text_width(series: pd.Series, header: str) -> int:
+    """Width from the header and the 90th percentile of text lengths (a sample on big sheets)."""
+    sample = series if len(series) <= 5000 else series.sample(5000, random_state=0)
+    lengths = sample.map(lambda v: 0 if _is_missing(v) else len(str(v)))
+    typical = int(np.percentile(lengths, 90)) if len(lengths) else 0
+    return max(MIN_WIDTH, min(MAX_WIDTH, max(typical, len(header)) + 2))
+
+
+class _SheetWriter:
+    """Writes DataFrames as sheets with a frozen, filtered header row and typed cells."""
+
+    def __init__(self, workbook):
+        self.book = workbook
+        self.header = workbook.add_format({"bold": True, "bg_color": "#E8EEF4", "bottom": 1, "text_wrap": True, "valign": "top"})
+        self.text = workbook.add_format({"valign": "top"})
+        self.wrapped = workbook.add_format({"text_wrap": True, "valign": "top"})
+        # quote_prefix: Excel keeps `=…` as text even after someone edits the cell
+        self.guarded = workbook.add_format({"valign": "top", "quote_prefix": True})
+        self.guarded_wrapped = workbook.add_format({"text_wrap": True, "valign": "top", "quote_prefix": True})
+        self.date = workbook.add_format({"num_format": "yyyy-mm-dd", "valign": "top"})
+        self.numbers: dict[str, Any] = {}
+
+    def number_format(self, spec: str):
+        if spec not in self.numbers:
+            self.numbers[spec] = self.book.add_format({"num_format": spec, "valign": "top"})
+        return self.numbers[spec]
+
+    def write(self, name: str, frame: pd.DataFrame, widths: dict[str, int] | None = None) -> None:
+        sheet = self.book.add_worksheet(name)
+        frame = frame.iloc[: EXCEL_MAX_ROWS - 1]
+        for col, column in enumerate(frame.columns):
+            series = frame[column]
+            kind = _column_kind(series)
+            sheet.write_string(0, col, str(column), self.header)
+            if kind == "text":
+                width = (widths or {}).get(column) or _text_width(series, str(column))
+                long_text = width >= MAX_WIDTH or (widths or {}).get(column) is not None
+                self._write_text(sheet, col, series, long_text)
+            else:
+                width = max(len(str(column)) + 2, 11 if kind != "int" else 8)
+                self._write_typed(sheet, col, series, kind)
+            sheet.set_column(col, col, width)
+        sheet.freeze_panes(1, 0)
+        sheet.autofilter(0, 0, max(len(frame), 1), max(len(frame.columns) - 1, 0))
+
+    def _write_text(self, sheet, col: int, series: pd.Series, wrap: bool) -> None:
+        plain, guarded = (self.wrapped, self.guarded_wrapped) if wrap else (self.text, self.guarded)
+        for row, value in enumerate(series.tolist(), start=1):
+            if _is_missing(value):
+                continue
+            if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
+                sheet.write_number(row, col, value, self.text)  # a number in a mixed column
+                continue
+            text = str(value)
+            if text:
+                sheet.write_string(row, col, text, guarded if text.startswith(FORMULA_TRIGGERS) else plain)
+
+    def _write_typed(self, sheet, col: int, series: pd.Series, kind: str) -> None:
+        if kind == "date":
+            dates = pd.to_datetime(series.replace("", None), errors="coerce")
+            for row, value in enumerate(dates.tolist(), start=1):
+                if not _is_missing(value) and value is not pd.NaT:
+                    sheet.write_datetime(row, col, value.to_pydatetime(), self.date)
+            return
+        if kind == "bool":
+            for row, value in enumerate(series.tolist(), start=1):
+                if not _is_missing(value):
+                    sheet.write_boolean(row, col, bool(value), self.text)
+            return
+        spec = NUMBER_FORMATS.get(str(series.name), "0" if kind == "int" else "0.000")
+        style = self.number_format(spec)
+        for row, value in enumerate(series.tolist(), start=1):
+            if not _is_missing(value) and math.isfinite(float(value)):
+                sheet.write_number(row, col, value, style)
+
+
+def _headlines_sheet(tables: ReviewTables) -> pd.DataFrame:
+    """Headlines sorted by topic then confidence; the reviewer's columns first."""
+    headlines = tables.headlines.iloc[headline_order(tables.headlines)]
+    first = [c for c in ("topic_id", "topic_key", "topic_label", "topic_confidence", tables.text_column) if c in headlines]
+    last = [c for c in ("assigned_by", "map_x", "map_y") if c in headlines and c not in first]
+    middle = [c for c in headlines.columns if c not in first and c not in last]
+    return headlines[first + middle + last]
+
+
+def _flatten(prefix: str, value: Any) -> list[tuple[str, Any]]:
+    if isinstance(value, dict):
+        rows = []
+        for key, inner in value.items():
+            rows += _flatten(f"{prefix}.{key}" if prefix else str(key), inner)
+        return rows
+    if isinstance(value, (list, tuple)):
+        value = ", ".join(str(v) for v in value)
+    return [(prefix, value)]
+
+
+def run_sheet(manifest: dict[str, Any]) -> pd.DataFrame:
+    """Counts and settings, one per row. Timings and timestamps stay in run.json so that the
+    workbook is the same for the same input and config."""
+    counts = manifest.get("counts", {})
+    rows: list[tuple[str, Any]] = [("run_id", manifest.get("run_id", ""))]
+    window = manifest.get("window") or {}
+    rows += [("window.since", window.get("since") or ""), ("window.until", window.get("until") or "")]
+    for entry in manifest.get("inputs", []):
+        rows.append(("input", f"{entry.get('path', '')} ({entry.get('rows', '?')} rows, sha256 {str(entry.get('sha256', ''))[:12]}…)"))
+    rows += [(f"rows.{key}", value) for key, value in counts.items()]
+    rows += [
+        ("topics", manifest.get("topics")),
+        ("unclustered_rows", manifest.get("unclustered_rows")),
+        ("unclustered_share", manifest.get("unclustered_share")),
+    ]
+    rows += _flatten("assigned_by", manifest.get("assigned_by", {}))
+    rows += _flatten("model", {k: v for k, v in manifest.get("model", {}).items() if k != "location"})
+    rows += _flatten("resolved", manifest.get("resolved", {}))
+    rows += _flatten("", manifest.get("config", {}))
+    rows += _flatten("version", manifest.get("versions", {}))
+    rows += [("warning", w) for w in manifest.get("warnings", [])]
+    values = [("true" if v else "false") if isinstance(v, bool) else "null" if v is None else v for _, v in rows]
+    return pd.DataFrame({"setting": [k for k, _ in rows], "value": pd.Series(values, dtype=object)})
+
+
+def write_workbook(tables: ReviewTables, path: Path) -> None:
+    """Write topics.xlsx with Topics, Headlines, Changes (when tracking is present) and Run."""
+    import xlsxwriter
+
+    workbook = xlsxwriter.Workbook(
+        str(path),
+        # never guess: cells are written with explicit types, text stays text
+        {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False, "nan_inf_to_errors": False},
+    )
+    workbook.set_properties({"title": f"Topics, run {tables.run_id}", "created": FIXED_CREATED})
+    writer = _SheetWriter(workbook)
+    long_text = {c: MAX_WIDTH for c in ("keywords", "representative_1", "representative_2", "representative_3")}
+    long_text["label"] = 36
+    writer.write("Topics", tables.topics, widths={c: w for c, w in long_text.items() if c in tables.topics})
+    writer.write("Headlines", _headlines_sheet(tables), widths={tables.text_column: MAX_WIDTH, "topic_label": 36})
+    if tables.changes is not None:
+        writer.write("Changes", tables.changes)
+    writer.write("Run", run_sheet(tables.manifest), widths={"setting": 34, "value": MAX_WIDTH})
+    workbook.close()
