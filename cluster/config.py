@@ -106,6 +106,7 @@ class ReductionConfig(_Section):
     n_components: int = Field(default=5, ge=2, le=100)
     min_dist: float = Field(default=0.0, ge=0.0, le=1.0)
     init: Literal["pca", "spectral", "random"] = "pca"
+    lexical_weight: float = Field(default=1.0, ge=0.0, le=10.0)
     random_state: int = Field(default=42, ge=0)
 
 
@@ -118,7 +119,7 @@ class ClusteringConfig(_Section):
     cluster_selection_epsilon: float = Field(default=0.0, ge=0.0)
     merge_threshold: Union[float, None] = Field(default=0.8, gt=0.0, le=1.0)
     outliers: Literal["keep", "nearest"] = "nearest"
-    outlier_threshold: float = Field(default=0.5, ge=-1.0, le=1.0)
+    outlier_threshold: float = Field(default=0.3, ge=-1.0, le=1.0)
 
     @field_validator("min_cluster_size")
     @classmethod

@@ -276,7 +276,7 @@ def run(
     else:
         with timer.stage("reduce"):
             log.info("reducing with UMAP to %d dimensions and a 2-D map", cfg.reduction.n_components)
-            reduction = reduce_embeddings(vectors, cfg.reduction)
+            reduction = reduce_embeddings(vectors, cfg.reduction, unique.texts)
             map_xy = reduction.map_xy
         with timer.stage("cluster"):
             log.info("clustering with HDBSCAN (min_cluster_size %d)", min_cluster_size)

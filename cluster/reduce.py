@@ -1,6 +1,9 @@
 """Reduce stage: UMAP (cosine) to a few dimensions for clustering, and to 2-D for the map.
 
-Both projections share one nearest-neighbour graph, so the map costs only its layout.
+Both projections share one nearest-neighbour graph, so the map costs only its layout. With
+`reduction.lexical_weight` > 0 that graph blends the sentence embedding with word overlap: two
+headlines about one event share rare words (names, places, flight numbers) that a sentence
+embedding trained for paraphrase tends to blur.
 """
 
 from __future__ import annotations
@@ -27,6 +30,54 @@ class Reduction:
 def too_few_to_reduce(n: int, cfg: ReductionConfig) -> bool:
     """UMAP needs a handful of points more than its output dimension."""
     return n < max(cfg.n_components + 2, 5)
+
+
+def word_vectors(texts: list[str]):
+    """Unit-length TF-IDF vectors of the rarer words of each headline (sparse), or None.
+
+    Words in more than 5% of headlines (and more than 50) are left out: they say little about
+    which event a headline reports.
+    """
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    max_df = max(int(0.05 * len(texts)), 50)
+    vectorizer = TfidfVectorizer(
+        token_pattern=r"(?u)\b\w[\w']+\b", stop_words="english", max_df=max_df, sublinear_tf=True, dtype=np.float32
+    )
+    try:
+        return vectorizer.fit_transform(texts)
+    except ValueError:  # no word left (e.g. only stop words): embeddings alone
+        return None
+
+
+def blended_neighbours(
+    vectors: np.ndarray, words, k: int, weight: float, chunk: int = 2048
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact k nearest neighbours (self first) under the blended similarity
+
+        s(a, b) = (cos_embedding(a, b) + weight · cos_words(a, b)) / (1 + weight)
+
+    with distance 1 - s. Computed a block of rows at a time to bound memory."""
+    n = len(vectors)
+    words_t = words.T.tocsr() if words is not None else None
+    indices = np.empty((n, k), dtype=np.int64)
+    distances = np.empty((n, k), dtype=np.float32)
+    for start in range(0, n, chunk):
+        stop = min(n, start + chunk)
+        similarity = vectors[start:stop] @ vectors.T
+        if words_t is not None and weight > 0:
+            similarity += weight * (words[start:stop] @ words_t).toarray()
+            similarity /= 1.0 + weight
+        rows = np.arange(stop - start)
+        similarity[rows, np.arange(start, stop)] = np.inf  # each point is its own first neighbour
+        nearest = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
+        order = np.lexsort((nearest, -np.take_along_axis(similarity, nearest, axis=1)), axis=1)
+        nearest = np.take_along_axis(nearest, order, axis=1)
+        indices[start:stop] = nearest
+        chosen = np.take_along_axis(similarity, nearest, axis=1)
+        chosen[:, 0] = 1.0
+        distances[start:stop] = np.clip(1.0 - chosen, 0.0, None)
+    return indices, distances
 
 
 def nearest_neighbours(vectors: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -75,10 +126,16 @@ def _layout(
         return model.fit_transform(vectors).astype(np.float32)
 
 
-def reduce_embeddings(vectors: np.ndarray, cfg: ReductionConfig) -> Reduction:
-    """UMAP the unit-length embeddings to `n_components` dimensions and to a 2-D map."""
+def reduce_embeddings(vectors: np.ndarray, cfg: ReductionConfig, texts: list[str] | None = None) -> Reduction:
+    """UMAP the unit-length embeddings to `n_components` dimensions and to a 2-D map.
+
+    With texts and `cfg.lexical_weight` > 0, the neighbour graph blends in word overlap."""
     k = min(cfg.n_neighbors, len(vectors) - 1)
-    knn = nearest_neighbours(vectors, k, cfg.random_state)
+    words = word_vectors(texts) if texts is not None and cfg.lexical_weight > 0 else None
+    if words is not None:
+        knn = blended_neighbours(vectors, words, k, cfg.lexical_weight)
+    else:
+        knn = nearest_neighbours(vectors, k, cfg.random_state)
     points = _layout(vectors, knn, cfg.n_components, cfg.min_dist, cfg)
     map_xy = _layout(vectors, knn, 2, MAP_MIN_DIST, cfg)
     return Reduction(points=points, map_xy=map_xy)
