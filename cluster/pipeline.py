@@ -3,6 +3,7 @@ cluster → label → write. Heavy libraries are imported by the stages that nee
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import platform
@@ -40,10 +41,11 @@ from cluster.clustering import (
 from cluster.config import Config
 from cluster.errors import InputError
 from cluster.read import InputFile, read_headlines, require_column
+from cluster.track import STATE_FILE, PreviousRun, TopicState, Tracking, text_hashes, track_topics
 
 log = logging.getLogger(__name__)
 
-ADDED_COLUMNS = ["topic_id", "topic_label", "topic_confidence", "assigned_by", "map_x", "map_y"]
+ADDED_COLUMNS = ["topic_id", "topic_key", "topic_label", "topic_confidence", "assigned_by", "map_x", "map_y"]
 TOPIC_COLUMNS = [
     "topic_id",
     "label",
@@ -148,6 +150,8 @@ class RunResult:
     rejected: pd.DataFrame
     manifest: dict[str, Any]
     vectors: np.ndarray = field(repr=False)  # unique-headline embeddings, for later stages
+    changes: pd.DataFrame | None = None  # new and faded topics since the previous run
+    topic_state: TopicState | None = field(default=None, repr=False)  # what the next run matches against
 
 
 def _library_versions() -> dict[str, str]:
@@ -214,11 +218,63 @@ def build_topic_table(
     return pd.DataFrame(rows)
 
 
-def run(cfg: Config, prepared: PreparedInput, run_id: str, progress: bool | None = None) -> RunResult:
-    """Embed, reduce, cluster and label a prepared week; returns the tables and the manifest."""
-    from cluster.embed import embed_texts, load_model, pick_device, resolve_model
+def topic_state(
+    topics: pd.DataFrame, centroids: dict[int, np.ndarray], unique: Deduplicated, topics_unique: np.ndarray, embedded: Any
+) -> TopicState:
+    """What the next run needs to match its topics to this run's (keys are filled in by tracking)."""
+    clustered = topics[topics["topic_id"] != UNCLUSTERED]
+    ids = clustered["topic_id"].to_numpy(dtype=np.int64)
+    dimension = embedded.vectors.shape[1]
+    return TopicState(
+        topic_id=ids,
+        topic_key=np.array([""] * len(ids)),
+        size=clustered["size"].to_numpy(dtype=np.int64),
+        label=clustered["label"].to_numpy(dtype=str),
+        keywords=clustered["keywords"].to_numpy(dtype=str),
+        centroid=np.stack([centroids[int(t)] for t in ids]).astype(np.float32) if len(ids) else np.zeros((0, dimension), np.float32),
+        text_hash=text_hashes(unique.texts),
+        text_topic=topics_unique.astype(np.int64),
+        text_rows=unique.counts.astype(np.int64),
+        model=f"{embedded.source.name}/{dimension}",
+    )
+
+
+def add_tracking_columns(
+    topics: pd.DataFrame, headlines: pd.DataFrame, state: TopicState, tracking: Tracking
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """topics.csv gains topic_key (after topic_id) and status, previous_size, previous_label (at
+    the end); headlines.csv gains topic_key. The unclustered row has no key."""
+    key_of = dict(zip(state.topic_id.tolist(), tracking.keys.tolist()))
+    index = {int(t): j for j, t in enumerate(state.topic_id)}
+    rows = [index.get(int(t)) for t in topics["topic_id"]]
+    topics = topics.copy()
+    topics.insert(1, "topic_key", [key_of.get(int(t), "") for t in topics["topic_id"]])
+    topics["status"] = ["" if j is None else tracking.status[j] for j in rows]
+    topics["previous_size"] = pd.array(
+        [pd.NA if j is None or np.isnan(tracking.previous_size[j]) else int(tracking.previous_size[j]) for j in rows],
+        dtype="Int64",
+    )
+    topics["previous_label"] = ["" if j is None else tracking.previous_label[j] for j in rows]
+    headlines = headlines.copy()
+    position = headlines.columns.get_loc("topic_id") + 1
+    headlines.insert(position, "topic_key", [key_of.get(int(t), "") for t in headlines["topic_id"]])
+    return topics, headlines
+
+
+def run(
+    cfg: Config,
+    prepared: PreparedInput,
+    run_id: str,
+    progress: bool | None = None,
+    previous: PreviousRun | None = None,
+) -> RunResult:
+    """Embed, reduce, cluster, label and track a prepared week; returns the tables and the manifest.
+
+    `previous` is the run to match topics against (see `cluster.track.find_previous_run`).
+    """
+    from cluster.cache import embed_with_cache, finish_cache, open_cache, reduce_with_cache
     from cluster.label import describe_topics
-    from cluster.reduce import reduce_embeddings, too_few_to_reduce
+    from cluster.reduce import too_few_to_reduce
 
     timer = StageTimer()
     started = dt.datetime.now(dt.timezone.utc)
@@ -226,14 +282,10 @@ def run(cfg: Config, prepared: PreparedInput, run_id: str, progress: bool | None
     weights = unique.counts.astype(float)
     n_unique = len(unique.texts)
 
-    with timer.stage("load_model"):
-        source = resolve_model(cfg.embedding.model)
-        device = pick_device(cfg.embedding.device)
-        log.info("loading model %s (%s) on %s", source.name, source.kind, device)
-        model = load_model(source, device)
-    with timer.stage("embed"):
-        log.info("embedding %d unique headlines (%d rows)", n_unique, prepared.counts["accepted"])
-        vectors = embed_texts(unique.texts, model, cfg.embedding.batch_size, progress)
+    cache = open_cache(cfg.cache)
+    log.info("%d unique headlines (%d rows) to embed", n_unique, prepared.counts["accepted"])
+    embedded = embed_with_cache(unique.texts, cfg, cache, timer, progress)
+    vectors, source, device = embedded.vectors, embedded.source, embedded.device
 
     min_cluster_size = resolve_min_cluster_size(cfg.clustering.min_cluster_size, n_unique)
     warnings_: list[str] = []
@@ -249,7 +301,7 @@ def run(cfg: Config, prepared: PreparedInput, run_id: str, progress: bool | None
     else:
         with timer.stage("reduce"):
             log.info("reducing with UMAP to %d dimensions and a 2-D map", cfg.reduction.n_components)
-            reduction = reduce_embeddings(vectors, cfg.reduction)
+            reduction = reduce_with_cache(vectors, cfg.reduction, cache)
             map_xy = reduction.map_xy
         with timer.stage("cluster"):
             log.info("clustering with HDBSCAN (min_cluster_size %d)", min_cluster_size)
@@ -299,6 +351,14 @@ def run(cfg: Config, prepared: PreparedInput, run_id: str, progress: bool | None
         topics = build_topic_table(prepared, row_topics, similarity[rows], descriptions, cohesion, cfg)
         rejected = prepared.rejected.reset_index(drop=True)
 
+    with timer.stage("track"):
+        state = topic_state(topics, centroids, unique, topics_unique, embedded)
+        tracking = track_topics(state, previous or PreviousRun(None, None, 1), cfg.tracking)
+        state = dataclasses.replace(state, topic_key=tracking.keys.astype(str))
+        topics, headlines = add_tracking_columns(topics, headlines, state, tracking)
+
+    with timer.stage("cache"):
+        cache_report = finish_cache(cache, cfg.cache)
     n_topics = int(len(centroids))
     unclustered_rows = int((row_topics == UNCLUSTERED).sum())
     assigned_counts = pd.Series(assignment.assigned_by[rows]).value_counts().to_dict()
@@ -319,12 +379,22 @@ def run(cfg: Config, prepared: PreparedInput, run_id: str, progress: bool | None
         "unclustered_share": round(unclustered_rows / len(row_topics), 4),
         "assigned_by": {key: int(assigned_counts.get(key, 0)) for key in ("hdbscan", "nearest", BY_NONE)},
         "model": {"name": source.name, "kind": source.kind, "location": source.location, "dimension": int(vectors.shape[1])},
+        "cache": cache_report,
         "versions": _library_versions(),
         "seed": cfg.reduction.random_state,
         "seconds": timer.seconds,
         "warnings": warnings_,
+        "tracking": {**tracking.report, "match_threshold": cfg.tracking.match_threshold},
     }
-    return RunResult(topics=topics, headlines=headlines, rejected=rejected, manifest=manifest, vectors=vectors)
+    return RunResult(
+        topics=topics,
+        headlines=headlines,
+        rejected=rejected,
+        manifest=manifest,
+        vectors=vectors,
+        changes=tracking.changes,
+        topic_state=state,
+    )
 
 
 def default_run_id(now: dt.datetime | None = None) -> str:
@@ -345,6 +415,10 @@ def write_result(result: RunResult, output_dir: Path, run_id: str, total_seconds
         "rejected.csv": lambda path: write_csv(result.rejected, path),
         "run.json": lambda path: write_json(manifest, path),
     }
+    if result.changes is not None:
+        writers["changes.csv"] = lambda path: write_csv(result.changes, path)
+    if result.topic_state is not None:
+        writers[STATE_FILE] = result.topic_state.save
     start = time.perf_counter()
     # the manifest is written last, so it can record how long the CSVs took
     def _write_manifest(path: Path) -> None:
@@ -353,5 +427,6 @@ def write_result(result: RunResult, output_dir: Path, run_id: str, total_seconds
             manifest["seconds"]["total"] = round(total_seconds + time.perf_counter() - start, 3)
         write_json(manifest, path)
 
+    writers.pop("run.json")
     writers["run.json"] = _write_manifest
     return publish_run(output_dir, run_id, writers)

@@ -41,6 +41,17 @@ def read_output(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_cache_dir(tmp_path_factory) -> Path:
+    """Every test's runs use a temporary embedding cache, never the user's ~/.cache."""
+    from cluster.cache import CACHE_DIR_ENV
+
+    path = tmp_path_factory.mktemp("cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(CACHE_DIR_ENV, str(path))
+        yield path
+
+
 @pytest.fixture(scope="session")
 def example_run(tmp_path_factory) -> CliRun:
     """The shipped example config on the shipped real headlines."""
