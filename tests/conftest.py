@@ -53,19 +53,27 @@ def private_cache_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def example_run(tmp_path_factory) -> CliRun:
-    """The shipped example config on the shipped real headlines."""
+def example_cache(tmp_path_factory) -> Path:
+    """The cache example_run fills (cold), for tests of warm reruns."""
+    return tmp_path_factory.mktemp("example-cache")
+
+
+@pytest.fixture(scope="session")
+def example_run(tmp_path_factory, example_cache) -> CliRun:
+    """The shipped example config on the shipped real headlines, with an empty cache."""
     out = tmp_path_factory.mktemp("example")
-    run = invoke(["--config", str(EXAMPLE_CONFIG), "--run-id", "first"], out)
+    run = invoke(["--config", str(EXAMPLE_CONFIG), "--run-id", "first", "--set", f"cache.dir={example_cache}"], out)
     assert run.exit_code == 0, run.stderr
     return run
 
 
 @pytest.fixture(scope="session")
 def example_rerun(example_run, tmp_path_factory) -> CliRun:
-    """The same config and input again, into another folder."""
+    """The same config and input again, into another folder, with another empty cache: every
+    stage is recomputed."""
     out = tmp_path_factory.mktemp("example-again")
-    run = invoke(["--config", str(EXAMPLE_CONFIG), "--run-id", "second"], out)
+    cache = tmp_path_factory.mktemp("example-again-cache")
+    run = invoke(["--config", str(EXAMPLE_CONFIG), "--run-id", "second", "--set", f"cache.dir={cache}"], out)
     assert run.exit_code == 0, run.stderr
     return run
 

@@ -1,0 +1,101 @@
+"""Week-to-week continuity of topic keys on the UCI News Aggregator dev data.
+
+Runs `cluster run` twice into one output folder on overlapping windows (days 1-7, then days
+4-10), then scores: for every aggregator story present in both windows, the share of its window-2
+headlines whose topic_key is the key most of its window-1 headlines carried. The story ids are
+never shown to the job; they are joined back on `id` only for scoring.
+
+    python benchmarks/continuity.py                      # 2014-03-17..23, then 2014-03-20..26
+    python benchmarks/continuity.py --start 2014-04-07 --out /tmp/continuity
+
+Needs ../shared/data (see its README). Uses a fresh temporary embedding cache unless --cache-dir
+is given, so it never reads or fills the user's cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data" / "uci_news_2014-03-10_2014-04-30.csv.gz"
+
+
+def run_window(data: Path, out: Path, since: dt.date, until: dt.date, run_id: str, env: dict, extra: list[str]) -> float:
+    command = [
+        sys.executable, "-m", "cluster", "run", "--input", str(data), "--output-dir", str(out), "--run-id", run_id,
+        "--set", f"input.since={since}", "--set", f"input.until={until}", "--set", "input.source_column=publisher",
+        "--quiet", *extra,
+    ]
+    print("$", " ".join(command[1:]), flush=True)
+    start = time.perf_counter()
+    subprocess.run(command, check=True, env=env, cwd=REPO)
+    return time.perf_counter() - start
+
+
+def read_headlines(folder: Path) -> pd.DataFrame:
+    return pd.read_csv(folder / "headlines.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+
+
+def score(first: pd.DataFrame, second: pd.DataFrame, data: Path) -> dict:
+    """Share of shared stories' window-2 rows carrying the story's majority window-1 key."""
+    stories = pd.read_csv(data, dtype=str, keep_default_na=False, usecols=["id", "story"])
+    first = first[["id", "topic_key"]].merge(stories, on="id")
+    second = second[["id", "topic_key"]].merge(stories, on="id")
+    shared = sorted(set(first.story) & set(second.story))
+    majority = first[first.story.isin(shared)].groupby("story")["topic_key"].agg(lambda keys: keys.value_counts().index[0])
+    rows = second[second.story.isin(shared)].copy()
+    rows["expected"] = rows.story.map(majority)
+    rows["kept"] = (rows.topic_key == rows.expected) & (rows.expected != "")
+    in_first = rows.id.isin(set(first.id))
+    per_story = rows.groupby("story")["kept"].mean()
+    return {
+        "shared_stories": len(shared),
+        "window2_rows_of_shared_stories": len(rows),
+        "continuity": round(float(rows.kept.mean()), 4),
+        "continuity_rows_in_both_windows": round(float(rows.kept[in_first].mean()), 4) if in_first.any() else None,
+        "continuity_rows_only_in_window2": round(float(rows.kept[~in_first].mean()), 4) if (~in_first).any() else None,
+        "stories_fully_kept": round(float((per_story == 1).mean()), 4),
+        "stories_majority_unclustered_in_window1": int((majority == "").sum()),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(2014, 3, 17), help="day 1 of window 1")
+    parser.add_argument("--out", type=Path, default=None, help="output folder (default: a temporary one)")
+    parser.add_argument("--cache-dir", type=Path, default=None, help="embedding cache (default: a fresh temporary one)")
+    parser.add_argument("--set", dest="sets", action="append", default=[], help="extra --set passed to both runs")
+    args = parser.parse_args()
+    if not args.data.exists():
+        sys.exit(f"data not found: {args.data} (see ../shared/data/README.md)")
+    scratch = Path(tempfile.mkdtemp(prefix="continuity-"))
+    out = args.out or scratch / "out"
+    env = {**os.environ, "HEADLINE_CLUSTER_CACHE_DIR": str(args.cache_dir or scratch / "cache")}
+    extra = [item for value in args.sets for item in ("--set", value)]
+    windows = [(args.start, args.start + dt.timedelta(days=6)), (args.start + dt.timedelta(days=3), args.start + dt.timedelta(days=9))]
+    seconds = [run_window(args.data, out, since, until, f"window{i + 1}", env, extra) for i, (since, until) in enumerate(windows)]
+    first, second = read_headlines(out / "window1"), read_headlines(out / "window2")
+    result = {
+        "windows": [f"{since}..{until}" for since, until in windows],
+        "rows": [len(first), len(second)],
+        "seconds": [round(s, 1) for s in seconds],
+        **score(first, second, args.data),
+        "tracking": json.loads((out / "window2" / "run.json").read_text())["tracking"],
+        "output": str(out),
+    }
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
