@@ -41,7 +41,7 @@ from cluster.clustering import (
 from cluster.config import Config
 from cluster.errors import InputError
 from cluster.read import InputFile, read_headlines, require_column
-from cluster.track import STATE_FILE, PreviousRun, TopicState, Tracking, text_hashes, track_topics
+from cluster.track import STATE_FILE, PreviousRun, TopicState, add_tracking_columns, topic_state, track_topics
 
 log = logging.getLogger(__name__)
 
@@ -218,49 +218,6 @@ def build_topic_table(
     return pd.DataFrame(rows)
 
 
-def topic_state(
-    topics: pd.DataFrame, centroids: dict[int, np.ndarray], unique: Deduplicated, topics_unique: np.ndarray, embedded: Any
-) -> TopicState:
-    """What the next run needs to match its topics to this run's (keys are filled in by tracking)."""
-    clustered = topics[topics["topic_id"] != UNCLUSTERED]
-    ids = clustered["topic_id"].to_numpy(dtype=np.int64)
-    dimension = embedded.vectors.shape[1]
-    return TopicState(
-        topic_id=ids,
-        topic_key=np.array([""] * len(ids)),
-        size=clustered["size"].to_numpy(dtype=np.int64),
-        label=clustered["label"].to_numpy(dtype=str),
-        keywords=clustered["keywords"].to_numpy(dtype=str),
-        centroid=np.stack([centroids[int(t)] for t in ids]).astype(np.float32) if len(ids) else np.zeros((0, dimension), np.float32),
-        text_hash=text_hashes(unique.texts),
-        text_topic=topics_unique.astype(np.int64),
-        text_rows=unique.counts.astype(np.int64),
-        model=f"{embedded.source.name}/{dimension}",
-    )
-
-
-def add_tracking_columns(
-    topics: pd.DataFrame, headlines: pd.DataFrame, state: TopicState, tracking: Tracking
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """topics.csv gains topic_key (after topic_id) and status, previous_size, previous_label (at
-    the end); headlines.csv gains topic_key. The unclustered row has no key."""
-    key_of = dict(zip(state.topic_id.tolist(), tracking.keys.tolist()))
-    index = {int(t): j for j, t in enumerate(state.topic_id)}
-    rows = [index.get(int(t)) for t in topics["topic_id"]]
-    topics = topics.copy()
-    topics.insert(1, "topic_key", [key_of.get(int(t), "") for t in topics["topic_id"]])
-    topics["status"] = ["" if j is None else tracking.status[j] for j in rows]
-    topics["previous_size"] = pd.array(
-        [pd.NA if j is None or np.isnan(tracking.previous_size[j]) else int(tracking.previous_size[j]) for j in rows],
-        dtype="Int64",
-    )
-    topics["previous_label"] = ["" if j is None else tracking.previous_label[j] for j in rows]
-    headlines = headlines.copy()
-    position = headlines.columns.get_loc("topic_id") + 1
-    headlines.insert(position, "topic_key", [key_of.get(int(t), "") for t in headlines["topic_id"]])
-    return topics, headlines
-
-
 def run(
     cfg: Config,
     prepared: PreparedInput,
@@ -352,7 +309,8 @@ def run(
         rejected = prepared.rejected.reset_index(drop=True)
 
     with timer.stage("track"):
-        state = topic_state(topics, centroids, unique, topics_unique, embedded)
+        model = f"{source.name}/{vectors.shape[1]}"
+        state = topic_state(topics, centroids, unique.texts, topics_unique, unique.counts, model)
         tracking = track_topics(state, previous or PreviousRun(None, None, 1), cfg.tracking)
         state = dataclasses.replace(state, topic_key=tracking.keys.astype(str))
         topics, headlines = add_tracking_columns(topics, headlines, state, tracking)

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cluster.clustering import UNCLUSTERED
 from cluster.config import TrackingConfig
 from cluster.errors import ConfigError
 from cluster.schedule import RunInfo, list_runs
@@ -258,3 +259,51 @@ def track_topics(current: TopicState, previous: PreviousRun, cfg: TrackingConfig
         "next_key": next_key,
     }
     return Tracking(keys, status, previous_size, previous_label, changes, report)
+
+
+def topic_state(
+    topics: pd.DataFrame,
+    centroids: dict[int, np.ndarray],
+    texts: list[str],
+    text_topics: np.ndarray,
+    text_rows: np.ndarray,
+    model: str,
+) -> TopicState:
+    """A run's TopicState from its topic table (keys are filled in by `track_topics`)."""
+    clustered = topics[topics["topic_id"] != UNCLUSTERED]
+    ids = clustered["topic_id"].to_numpy(dtype=np.int64)
+    dimension = len(next(iter(centroids.values()))) if centroids else 0
+    return TopicState(
+        topic_id=ids,
+        topic_key=np.array([""] * len(ids)),
+        size=clustered["size"].to_numpy(dtype=np.int64),
+        label=clustered["label"].to_numpy(dtype=str),
+        keywords=clustered["keywords"].to_numpy(dtype=str),
+        centroid=np.stack([centroids[int(t)] for t in ids]).astype(np.float32) if len(ids) else np.zeros((0, dimension), np.float32),
+        text_hash=text_hashes(texts),
+        text_topic=np.asarray(text_topics, dtype=np.int64),
+        text_rows=np.asarray(text_rows, dtype=np.int64),
+        model=model,
+    )
+
+
+def add_tracking_columns(
+    topics: pd.DataFrame, headlines: pd.DataFrame, state: TopicState, tracking: Tracking
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """topics.csv gains topic_key (after topic_id) and status, previous_size, previous_label (at
+    the end); headlines.csv gains topic_key after topic_id. The unclustered row has no key."""
+    key_of = dict(zip(state.topic_id.tolist(), tracking.keys.tolist()))
+    index = {int(t): j for j, t in enumerate(state.topic_id)}
+    rows = [index.get(int(t)) for t in topics["topic_id"]]
+    topics = topics.copy()
+    topics.insert(1, "topic_key", [key_of.get(int(t), "") for t in topics["topic_id"]])
+    topics["status"] = ["" if j is None else tracking.status[j] for j in rows]
+    topics["previous_size"] = pd.array(
+        [pd.NA if j is None or np.isnan(tracking.previous_size[j]) else int(tracking.previous_size[j]) for j in rows],
+        dtype="Int64",
+    )
+    topics["previous_label"] = ["" if j is None else tracking.previous_label[j] for j in rows]
+    headlines = headlines.copy()
+    position = headlines.columns.get_loc("topic_id") + 1
+    headlines.insert(position, "topic_key", [key_of.get(int(t), "") for t in headlines["topic_id"]])
+    return topics, headlines
