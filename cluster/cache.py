@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 CACHE_DIR_ENV = "HEADLINE_CLUSTER_CACHE_DIR"
 DATABASE = "embeddings.sqlite"
 REDUCTIONS = "reductions"
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 # Bumped when the way vectors are computed changes (e.g. normalisation), so old entries stop matching.
 EMBEDDING_RECIPE = "normalised-float32-v1"
 MAX_REDUCTION_FILES = 50
@@ -68,6 +68,12 @@ def _chunks(items: list, size: int = _SQL_CHUNK) -> Iterator[list]:
 
 def text_key(text: str) -> bytes:
     return hashlib.sha256(text.encode("utf-8")).digest()
+
+
+def row_id(model_key: str, key: bytes) -> int:
+    """The entry's integer primary key: 64 bits of a hash of model and text. The full model key and
+    text hash are stored beside it and compared on every read, so a collision is just a miss."""
+    return int.from_bytes(hashlib.sha256(model_key.encode("utf-8") + b"\0" + key).digest()[:8], "big", signed=True)
 
 
 def _vector_checksum(model_key: str, key: bytes, blob: bytes) -> bytes:
@@ -162,10 +168,11 @@ class EmbeddingCache:
             conn.execute("BEGIN IMMEDIATE")
             conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             conn.execute(
+                # An integer key keeps the ~1.5 kB rows on the table's own pages; a composite
+                # WITHOUT ROWID key would push every vector to an overflow page (3x the size).
                 "CREATE TABLE IF NOT EXISTS vectors ("
-                " model TEXT NOT NULL, text_hash BLOB NOT NULL, dim INTEGER NOT NULL,"
-                " vector BLOB NOT NULL, checksum BLOB NOT NULL, created REAL NOT NULL, used REAL NOT NULL,"
-                " PRIMARY KEY (model, text_hash)) WITHOUT ROWID"
+                " id INTEGER PRIMARY KEY, model TEXT NOT NULL, text_hash BLOB NOT NULL, dim INTEGER NOT NULL,"
+                " vector BLOB NOT NULL, checksum BLOB NOT NULL, created REAL NOT NULL, used REAL NOT NULL)"
             )
             conn.execute("CREATE INDEX IF NOT EXISTS vectors_used ON vectors (used)")
             conn.execute(
@@ -251,18 +258,20 @@ class EmbeddingCache:
     def lookup(self, model_key: str, texts: list[str]) -> tuple[np.ndarray | None, np.ndarray]:
         """Cached vectors for `texts` (rows of misses are zero) and a boolean mask of hits."""
         keys = [text_key(t) for t in texts]
+        wanted = {row_id(model_key, k): k for k in keys}
         found: dict[bytes, np.ndarray] = {}
-        bad: list[bytes] = []
+        bad: list[int] = []
         try:
-            for part in _chunks(list(dict.fromkeys(keys))):
+            for part in _chunks(sorted(wanted)):
                 marks = ",".join("?" * len(part))
                 rows = self.conn.execute(
-                    f"SELECT text_hash, dim, vector, checksum FROM vectors WHERE model = ? AND text_hash IN ({marks})",
-                    [model_key, *part],
+                    f"SELECT id, model, text_hash, dim, vector, checksum FROM vectors WHERE id IN ({marks})", part
                 ).fetchall()
-                for key, dim, blob, checksum in rows:
+                for ident, model, key, dim, blob, checksum in rows:
+                    if model != model_key or key != wanted[ident]:
+                        continue  # another entry with the same 64-bit id: a miss
                     if len(blob) != 4 * dim or _vector_checksum(model_key, key, blob) != checksum:
-                        bad.append(key)
+                        bad.append(ident)
                         continue
                     found[key] = np.frombuffer(blob, dtype="<f4")
         except sqlite3.DatabaseError as exc:
@@ -273,7 +282,7 @@ class EmbeddingCache:
         if bad:
             self.stats.bad_entries += len(bad)
             log.warning("embedding cache: %d entries failed their checksum; recomputing them", len(bad))
-            self._write(lambda conn: conn.executemany("DELETE FROM vectors WHERE model = ? AND text_hash = ?", [(model_key, k) for k in bad]))
+            self._write(lambda conn: conn.executemany("DELETE FROM vectors WHERE id = ?", [(i,) for i in bad]))
         hit = np.array([k in found for k in keys], dtype=bool)
         if not found:
             return None, hit
@@ -284,7 +293,7 @@ class EmbeddingCache:
         for i, key in enumerate(keys):
             if hit[i]:
                 vectors[i] = found[key]
-        self._touch(model_key, [k for k in found])
+        self._touch([ident for ident, key in wanted.items() if key in found])
         return vectors, hit
 
     def store(self, model_key: str, texts: list[str], vectors: np.ndarray) -> None:
@@ -293,21 +302,20 @@ class EmbeddingCache:
         rows = []
         for text, vector in zip(texts, np.asarray(vectors, dtype="<f4")):
             key, blob = text_key(text), vector.tobytes()
-            rows.append((model_key, key, len(vector), blob, _vector_checksum(model_key, key, blob), now, now))
-        self._write(lambda conn: conn.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?, ?, ?, ?, ?)", rows))
+            checksum = _vector_checksum(model_key, key, blob)
+            rows.append((row_id(model_key, key), model_key, key, len(vector), blob, checksum, now, now))
+        rows.sort()  # in key order, SQLite appends to its B-tree instead of splitting pages all over
+        self._write(lambda conn: conn.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows))
         self.stats.stored += len(rows)
 
-    def _touch(self, model_key: str, keys: list[bytes]) -> None:
+    def _touch(self, ids: list[int]) -> None:
         """Record use, for pruning by age; at most once a day per entry, to keep reruns cheap."""
         now = time.time()
 
         def update(conn: sqlite3.Connection) -> None:
-            for part in _chunks(keys):
+            for part in _chunks(ids):
                 marks = ",".join("?" * len(part))
-                conn.execute(
-                    f"UPDATE vectors SET used = ? WHERE model = ? AND used < ? AND text_hash IN ({marks})",
-                    [now, model_key, now - 86400, *part],
-                )
+                conn.execute(f"UPDATE vectors SET used = ? WHERE used < ? AND id IN ({marks})", [now, now - 86400, *part])
 
         self._write(update)
 
@@ -327,8 +335,7 @@ class EmbeddingCache:
                 excess = count - keep
                 dropped += self._write(
                     lambda conn: conn.execute(
-                        "DELETE FROM vectors WHERE (model, text_hash) IN "
-                        "(SELECT model, text_hash FROM vectors ORDER BY used LIMIT ?)",
+                        "DELETE FROM vectors WHERE id IN (SELECT id FROM vectors ORDER BY used LIMIT ?)",
                         (excess,),
                     ).rowcount
                 )

@@ -22,6 +22,7 @@ from cluster.cache import (
     default_cache_dir,
     load_arrays,
     prune_arrays,
+    row_id,
     save_arrays,
     text_key,
 )
@@ -128,8 +129,8 @@ def test_prune_by_age_drops_entries_unused_for_that_long(tmp_path):
     texts, _ = filled_cache(tmp_path, n=3000)
     cache = EmbeddingCache(tmp_path)
     old = time.time() - 100 * 86400
-    stale = [text_key(t) for t in texts[:1000]]
-    cache.conn.executemany("UPDATE vectors SET used = ? WHERE text_hash = ?", [(old, k) for k in stale])
+    stale = [row_id(MODEL, text_key(t)) for t in texts[:1000]]
+    cache.conn.executemany("UPDATE vectors SET used = ? WHERE id = ?", [(old, i) for i in stale])
     assert cache.prune(max_age_days=90, max_size_mb=None) == 1000
     assert cache.lookup(MODEL, texts)[1].tolist() == [False] * 1000 + [True] * 2000
     assert cache.prune(max_age_days=None, max_size_mb=100) == 0, "under the size limit nothing goes"
@@ -141,8 +142,8 @@ def test_prune_by_size_keeps_the_most_recently_used(tmp_path):
     vectors = random_vectors(6000, dim=96)
     cache.store(MODEL, texts, vectors)
     cache.conn.executemany(
-        "UPDATE vectors SET used = ? WHERE model = ? AND text_hash = ?",
-        [(1000.0 + i, MODEL, text_key(t)) for i, t in enumerate(texts)],
+        "UPDATE vectors SET used = ? WHERE id = ?",
+        [(1000.0 + i, row_id(MODEL, text_key(t))) for i, t in enumerate(texts)],
     )
     assert cache._database_bytes() > 2 * 1024 * 1024
     dropped = cache.prune(max_age_days=None, max_size_mb=1)
