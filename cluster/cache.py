@@ -94,11 +94,12 @@ def is_damage(error: BaseException) -> bool:
     return type(error) is sqlite3.DatabaseError  # SQLITE_CORRUPT, SQLITE_NOTADB
 
 
-def check_sqlite_file(path: Path) -> str | None:
-    """Why the file at `path` is not a whole SQLite database, or None if its header is sound.
+def check_sqlite_file(path: Path, compare_size: bool = True) -> str | None:
+    """Why the file at `path` is not a whole SQLite database, or None if its header looks sound.
 
-    Cheap: reads the 100-byte header and compares the page count it records with the file size,
-    which catches truncated copies that SQLite itself would open without complaint.
+    Reads the 100-byte header and, with `compare_size`, compares the page count it records with
+    the file size, which names a truncated copy. The size comparison is only meaningful while no
+    other process is checkpointing, so it is used to describe damage SQLite has already found.
     """
     size = path.stat().st_size
     if size == 0:
@@ -111,7 +112,7 @@ def check_sqlite_file(path: Path) -> str | None:
     page_size = 65536 if page_size == 1 else page_size
     change_counter, page_count = struct.unpack(">II", header[24:32])
     valid_for = struct.unpack(">I", header[92:96])[0]
-    if change_counter == valid_for and page_count and size < page_count * page_size:
+    if compare_size and change_counter == valid_for and page_count and size < page_count * page_size:
         return f"truncated: {size} bytes, its header says {page_count * page_size}"
     return None
 
@@ -153,7 +154,7 @@ class EmbeddingCache:
 
     def _open(self) -> sqlite3.Connection:
         if self.path.exists():
-            problem = check_sqlite_file(self.path)
+            problem = check_sqlite_file(self.path, compare_size=False)
             if problem:
                 raise CacheDamaged(problem)
         conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
@@ -162,6 +163,8 @@ class EmbeddingCache:
             conn.execute("PRAGMA auto_vacuum = INCREMENTAL")  # only takes effect on a new file
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
+            # Runs in a read transaction, so it sees a consistent file even while another process
+            # writes; it catches truncation ("malformed") as well as damaged pages.
             result = conn.execute("PRAGMA quick_check").fetchone()[0]
             if result != "ok":
                 raise CacheDamaged(f"integrity check failed: {result}")
@@ -189,7 +192,7 @@ class EmbeddingCache:
             raise
         return conn
 
-    def _recover(self, error: Exception) -> None:
+    def _recover(self, error: "Exception | str") -> None:
         """Move the database (and its journal files) aside, keeping only the newest damaged copy."""
         if self._conn is not None:
             try:
@@ -197,6 +200,12 @@ class EmbeddingCache:
             except sqlite3.Error:
                 pass
             self._conn = None
+        try:
+            detail = check_sqlite_file(self.path) if self.path.exists() else None
+        except OSError:
+            detail = None
+        if detail and detail not in str(error):
+            error = f"{error}; {detail}"
         stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         aside = self.directory / f"{DATABASE}.damaged-{stamp}-{os.getpid()}"
         for old in self.directory.glob(f"{DATABASE}.damaged-*"):
