@@ -7,6 +7,10 @@ never shown to the job; they are joined back on `id` only for scoring.
 
     python benchmarks/continuity.py                      # 2014-03-17..23, then 2014-03-20..26
     python benchmarks/continuity.py --start 2014-04-07 --out /tmp/continuity
+    python benchmarks/continuity.py --rescore /tmp/continuity   # matching settings swept offline
+
+--rescore re-matches the two finished runs' saved topics (topic_centroids.npz) under a grid of
+tracking settings, without rerunning the pipeline, to show how sensitive the figure is to them.
 
 Needs ../shared/data (see its README). Uses a fresh temporary embedding cache unless --cache-dir
 is given, so it never reads or fills the user's cache.
@@ -69,6 +73,27 @@ def score(first: pd.DataFrame, second: pd.DataFrame, data: Path) -> dict:
     }
 
 
+def rescore(out: Path, data: Path) -> None:
+    """Continuity of the two runs in `out` under other tracking settings (same clustering)."""
+    from cluster.config import TrackingConfig
+    from cluster.track import STATE_FILE, PreviousRun, TopicState, track_topics
+
+    first = read_headlines(out / "window1")
+    second = read_headlines(out / "window2")
+    old = TopicState.load(out / "window1" / STATE_FILE)
+    new = TopicState.load(out / "window2" / STATE_FILE)
+    print("threshold keyword_weight overlap_weight matched continuity")
+    for threshold in (0.4, 0.5, 0.6, 0.7, 0.8):
+        for keyword_weight in (0.0, 0.2):
+            for overlap_weight in (0.0, 0.5, 1.0):
+                cfg = TrackingConfig(match_threshold=threshold, keyword_weight=keyword_weight, overlap_weight=overlap_weight)
+                tracking = track_topics(new, PreviousRun("window1", old, 10**6), cfg)
+                key_of = dict(zip(new.topic_id.astype(str), tracking.keys))
+                relabelled = second.assign(topic_key=second.topic_id.map(key_of).fillna(""))
+                result = score(first, relabelled, data)
+                print(f"{threshold:9} {keyword_weight:14} {overlap_weight:14} {tracking.report['matched']:7} {result['continuity']:10}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA)
@@ -76,9 +101,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: a temporary one)")
     parser.add_argument("--cache-dir", type=Path, default=None, help="embedding cache (default: a fresh temporary one)")
     parser.add_argument("--set", dest="sets", action="append", default=[], help="extra --set passed to both runs")
+    parser.add_argument("--rescore", type=Path, default=None, help="sweep tracking settings over finished runs in this folder")
     args = parser.parse_args()
     if not args.data.exists():
         sys.exit(f"data not found: {args.data} (see ../shared/data/README.md)")
+    if args.rescore:
+        rescore(args.rescore, args.data)
+        return
     scratch = Path(tempfile.mkdtemp(prefix="continuity-"))
     out = args.out or scratch / "out"
     env = {**os.environ, "HEADLINE_CLUSTER_CACHE_DIR": str(args.cache_dir or scratch / "cache")}

@@ -214,7 +214,8 @@ class EmbeddingCache:
             source = Path(str(self.path) + suffix)
             if source.exists():
                 os.replace(source, Path(str(aside) + suffix))
-        message = f"embedding cache {self.path} is damaged ({error}); moved it to {aside.name} and started a new one"
+        what = "cannot be used" if "another version" in str(error) else "is damaged"
+        message = f"embedding cache {self.path} {what} ({error}); moved it to {aside.name} and started a new one"
         log.warning(message)
         self.stats.recovered.append(message)
 

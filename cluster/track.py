@@ -216,9 +216,11 @@ def track_topics(current: TopicState, previous: PreviousRun, cfg: TrackingConfig
     previous_label = np.full(n, "", dtype=object)
     matches: list[tuple[int, int]] = []
     state = previous.state
+    similarity = np.zeros((0, 0))
     if state is not None and len(state.topic_id) and n:
         similarity = similarity_matrix(state, current, cfg)
         matches = match_topics(similarity, cfg.match_threshold)
+    matched_similarity = [float(similarity[i, j]) for i, j in matches]
     for i, j in matches:
         keys[j] = str(state.topic_key[i])
         previous_size[j] = int(state.size[i])
@@ -257,6 +259,10 @@ def track_topics(current: TopicState, previous: PreviousRun, cfg: TrackingConfig
         "shrinking": int(counts.get(SHRINKING, 0)),
         "continuing": int(counts.get(CONTINUING, 0)),
         "next_key": next_key,
+        "matched_similarity": {
+            "min": round(min(matched_similarity), 4) if matches else None,
+            "median": round(float(np.median(matched_similarity)), 4) if matches else None,
+        },
     }
     return Tracking(keys, status, previous_size, previous_label, changes, report)
 
