@@ -90,3 +90,16 @@ def test_retention_never_deletes_the_latest_target(tmp_path):
     assert removed == ["w2"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["latest", "w1", "w3", "w4"]
     assert prune_runs(tmp_path, keep=None, current="w4") == []
+
+
+def test_run_date_selects_the_week_before_it_and_names_the_run():
+    from cluster.cli import name_by_run_date
+    from cluster.config import load_config
+
+    cfg = load_config(None, [], {"input": {"run_date": dt.date(2026, 12, 2)}})  # a Wednesday, no window
+    assert name_by_run_date(cfg) == "2026-W48"
+    assert (cfg.input.since, cfg.input.until) == (dt.date(2026, 11, 23), dt.date(2026, 11, 29))
+    monday = load_config(None, [], {"input": {"run_date": dt.date(2026, 11, 30), "last_days": 7}})
+    assert name_by_run_date(monday) == "2026-W48"
+    wednesday = load_config(None, [], {"input": {"run_date": dt.date(2026, 12, 2), "last_days": 7}})
+    assert name_by_run_date(wednesday) == "2026-11-25_2026-12-01"
