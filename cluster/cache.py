@@ -303,7 +303,10 @@ class EmbeddingCache:
         for i, key in enumerate(keys):
             if hit[i]:
                 vectors[i] = found[key]
-        self._touch([ident for ident, key in wanted.items() if key in found])
+        try:
+            self._touch([ident for ident, key in wanted.items() if key in found])
+        except sqlite3.OperationalError as exc:  # e.g. a read-only cache: the hits are still good
+            log.debug("could not record cache use (%s)", exc)
         return vectors, hit
 
     def store(self, model_key: str, texts: list[str], vectors: np.ndarray) -> None:
