@@ -46,7 +46,12 @@ def week_input(data: Path, monday: str, overrides: list[str]):
     cfg = load_config(
         None,
         overrides,
-        {"input": {"path": str(data), "since": str(start), "until": str(start + dt.timedelta(days=6))}},
+        # no cache: every system is timed doing its whole job on the shared vectors
+        {
+            "input": {"path": str(data), "since": str(start), "until": str(start + dt.timedelta(days=6))},
+            "cache": {"enabled": False},
+            "tracking": {"previous": "none"},
+        },
     )
     prepared = prepare_input(cfg)
     prepared, labels = withhold_columns(prepared, ["story", "label"])

@@ -152,6 +152,7 @@ class OutputConfig(_Section):
 
     dir: str = "outputs"
     run_id: Union[str, None] = None
+    keep_runs: Union[int, None] = Field(default=None, ge=1)
 
     @field_validator("run_id")
     @classmethod
@@ -171,6 +172,23 @@ class ReviewConfig(_Section):
     report: bool = True
     map_labels: int = Field(default=40, ge=0, le=1000)
     report_topics: int = Field(default=20, ge=1, le=1000)
+class CacheConfig(_Section):
+    """On-disk cache of embeddings and UMAP results, shared by all runs of one user."""
+
+    enabled: bool = True
+    dir: Union[str, None] = None  # None: $HEADLINE_CLUSTER_CACHE_DIR, else $XDG_CACHE_HOME or ~/.cache, /headline-cluster
+    max_age_days: Union[int, None] = Field(default=90, ge=1)
+    max_size_mb: Union[int, None] = Field(default=2048, ge=1)
+
+
+class TrackingConfig(_Section):
+    """How this run's topics are matched to the previous run's, for stable topic keys."""
+
+    previous: Union[str, None] = None  # None: the newest complete run in output.dir; "none": start afresh
+    match_threshold: float = Field(default=0.6, ge=0.0, le=2.0)
+    keyword_weight: float = Field(default=0.0, ge=0.0, le=1.0)
+    overlap_weight: float = Field(default=0.5, ge=0.0, le=1.0)
+    change_threshold: float = Field(default=0.25, gt=0.0, le=10.0)
 
 
 class Config(_Section):
@@ -184,6 +202,8 @@ class Config(_Section):
     labeling: LabelingConfig = LabelingConfig()
     output: OutputConfig = OutputConfig()
     review: ReviewConfig = ReviewConfig()
+    cache: CacheConfig = CacheConfig()
+    tracking: TrackingConfig = TrackingConfig()
 
 
 def _describe(error: dict[str, Any], model: type[BaseModel]) -> str:
@@ -292,9 +312,10 @@ def _relative_to(data: dict[str, Any], base: Path) -> dict[str, Any]:
     if isinstance(section, dict) and "path" in section:
         path = section["path"]
         section["path"] = [anchor(p) for p in path] if isinstance(path, list) else anchor(path)
-    section = data.get("output")
-    if isinstance(section, dict) and "dir" in section:
-        section["dir"] = anchor(section["dir"])
+    for name in ("output", "cache"):
+        section = data.get(name)
+        if isinstance(section, dict) and "dir" in section:
+            section["dir"] = anchor(section["dir"])
     return data
 
 

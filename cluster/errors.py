@@ -11,3 +11,7 @@ class ConfigError(UserError):
 
 class InputError(UserError):
     """The input file(s) cannot be read or hold no usable headlines."""
+
+
+class RunLocked(Exception):
+    """Another run holds the output folder. The CLI prints one line and exits with 3."""

@@ -3,6 +3,7 @@ cluster → label → write. Heavy libraries are imported by the stages that nee
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import platform
@@ -40,10 +41,11 @@ from cluster.clustering import (
 from cluster.config import Config
 from cluster.errors import InputError
 from cluster.read import InputFile, read_headlines, require_column
+from cluster.track import STATE_FILE, PreviousRun, TopicState, add_tracking_columns, topic_state, track_topics
 
 log = logging.getLogger(__name__)
 
-ADDED_COLUMNS = ["topic_id", "topic_label", "topic_confidence", "assigned_by", "map_x", "map_y"]
+ADDED_COLUMNS = ["topic_id", "topic_key", "topic_label", "topic_confidence", "assigned_by", "map_x", "map_y"]
 TOPIC_COLUMNS = [
     "topic_id",
     "label",
@@ -161,6 +163,8 @@ class RunResult:
     rejected: pd.DataFrame
     manifest: dict[str, Any]
     vectors: np.ndarray = field(repr=False)  # unique-headline embeddings, for later stages
+    changes: pd.DataFrame | None = None  # new and faded topics since the previous run
+    topic_state: TopicState | None = field(default=None, repr=False)  # what the next run matches against
 
 
 def _library_versions() -> dict[str, str]:
@@ -232,16 +236,19 @@ def run(
     prepared: PreparedInput,
     run_id: str,
     progress: bool | None = None,
+    previous: PreviousRun | None = None,
     vectors: np.ndarray | None = None,
 ) -> RunResult:
-    """Embed, reduce, cluster and label a prepared week; returns the tables and the manifest.
+    """Embed, reduce, cluster, label and track a prepared week; returns the tables and the manifest.
 
+    `previous` is the run to match topics against (see `cluster.track.find_previous_run`).
     `vectors` may hold the unique headlines' embeddings already (from `cfg.embedding.model`),
     e.g. when a benchmark compares several systems on the same embeddings.
     """
-    from cluster.embed import embed_texts, load_model, pick_device, resolve_model
+    from cluster.cache import CacheStats, Embedded, embed_with_cache, finish_cache, open_cache, reduce_with_cache
+    from cluster.embed import resolve_model
     from cluster.label import describe_topics
-    from cluster.reduce import reduce_embeddings, too_few_to_reduce
+    from cluster.reduce import too_few_to_reduce
 
     timer = StageTimer(seconds={"read_clean": prepared.seconds})
     started = dt.datetime.now(dt.timezone.utc)
@@ -249,18 +256,15 @@ def run(
     weights = unique.counts.astype(float)
     n_unique = len(unique.texts)
 
-    source = resolve_model(cfg.embedding.model)
-    device = "given"
+    cache = open_cache(cfg.cache)
     if vectors is None:
-        with timer.stage("load_model"):
-            device = pick_device(cfg.embedding.device)
-            log.info("loading model %s (%s) on %s", source.name, source.kind, device)
-            model = load_model(source, device)
-        with timer.stage("embed"):
-            log.info("embedding %d unique headlines (%d rows)", n_unique, prepared.counts["accepted"])
-            vectors = embed_texts(unique.texts, model, cfg.embedding.batch_size, progress)
+        log.info("%d unique headlines (%d rows) to embed", n_unique, prepared.counts["accepted"])
+        embedded = embed_with_cache(unique.texts, cfg, cache, timer, progress)
     elif vectors.shape[0] != n_unique:
         raise ValueError(f"{vectors.shape[0]} vectors given for {n_unique} unique headlines")
+    else:
+        embedded = Embedded(vectors, resolve_model(cfg.embedding.model), None, CacheStats(enabled=False))
+    vectors, source, device = embedded.vectors, embedded.source, embedded.device
 
     min_cluster_size = resolve_min_cluster_size(cfg.clustering.min_cluster_size, n_unique)
     warnings_: list[str] = []
@@ -276,7 +280,7 @@ def run(
     else:
         with timer.stage("reduce"):
             log.info("reducing with UMAP to %d dimensions and a 2-D map", cfg.reduction.n_components)
-            reduction = reduce_embeddings(vectors, cfg.reduction, unique.texts)
+            reduction = reduce_with_cache(vectors, unique.texts, cfg.reduction, cache)
             map_xy = reduction.map_xy
         with timer.stage("cluster"):
             log.info("clustering with HDBSCAN (min_cluster_size %d)", min_cluster_size)
@@ -326,6 +330,15 @@ def run(
         topics = build_topic_table(prepared, row_topics, similarity[rows], descriptions, cohesion, cfg)
         rejected = prepared.rejected.reset_index(drop=True)
 
+    with timer.stage("track"):
+        model = f"{source.name}/{vectors.shape[1]}"
+        state = topic_state(topics, centroids, unique.texts, topics_unique, unique.counts, model)
+        tracking = track_topics(state, previous or PreviousRun(None, None, 1), cfg.tracking)
+        state = dataclasses.replace(state, topic_key=tracking.keys.astype(str))
+        topics, headlines = add_tracking_columns(topics, headlines, state, tracking)
+
+    with timer.stage("cache"):
+        cache_report = finish_cache(cache, cfg.cache)
     n_topics = int(len(centroids))
     unclustered_rows = int((row_topics == UNCLUSTERED).sum())
     assigned_counts = pd.Series(assignment.assigned_by[rows]).value_counts().to_dict()
@@ -346,12 +359,22 @@ def run(
         "unclustered_share": round(unclustered_rows / len(row_topics), 4),
         "assigned_by": {key: int(assigned_counts.get(key, 0)) for key in ("hdbscan", "nearest", BY_NONE)},
         "model": {"name": source.name, "kind": source.kind, "location": source.location, "dimension": int(vectors.shape[1])},
+        "cache": cache_report,
         "versions": _library_versions(),
         "seed": cfg.reduction.random_state,
         "seconds": timer.seconds,
         "warnings": warnings_,
+        "tracking": {**tracking.report, "match_threshold": cfg.tracking.match_threshold},
     }
-    return RunResult(topics=topics, headlines=headlines, rejected=rejected, manifest=manifest, vectors=vectors)
+    return RunResult(
+        topics=topics,
+        headlines=headlines,
+        rejected=rejected,
+        manifest=manifest,
+        vectors=vectors,
+        changes=tracking.changes,
+        topic_state=state,
+    )
 
 
 def default_run_id(now: dt.datetime | None = None) -> str:
@@ -379,6 +402,10 @@ def write_result(
         "headlines.csv": lambda path: write_csv(result.headlines, path),
         "rejected.csv": lambda path: write_csv(result.rejected, path),
     }
+    if result.changes is not None:
+        writers["changes.csv"] = lambda path: write_csv(result.changes, path)
+    if result.topic_state is not None:
+        writers[STATE_FILE] = result.topic_state.save
     # review files (workbook, map, report), as the run's own config asks; timed separately so
     # run.json shows what they cost
     review_settings = ReviewConfig.model_validate(manifest.get("config", {}).get("review", {}))

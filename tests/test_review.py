@@ -104,7 +104,9 @@ def test_review_files_are_the_same_bytes_for_the_same_tables(example_run, tmp_pa
 
 def test_workbook_sheets_headers_and_layout(example_run):
     book = load_workbook(example_run.folder / "topics.xlsx")
-    assert book.sheetnames == ["Topics", "Headlines", "Run"], "no Changes sheet without topic tracking"
+    assert book.sheetnames == ["Topics", "Headlines", "Changes", "Run"]
+    changes = read_output(example_run.folder / "changes.csv")
+    assert book["Changes"].max_row == len(changes) + 1, "the Changes sheet holds changes.csv"
     for sheet in book.worksheets:
         assert sheet.freeze_panes == "A2", sheet.title
         assert sheet.auto_filter.ref and sheet.auto_filter.ref.startswith("A1:"), sheet.title
@@ -141,13 +143,13 @@ def test_workbook_headlines_sorted_by_topic_then_confidence(example_run):
     book = load_workbook(example_run.folder / "topics.xlsx")
     rows = sheet_rows(book["Headlines"])
     header = list(rows[0])
-    assert header[:4] == ["topic_id", "topic_label", "topic_confidence", "headline"], "the reviewer's columns first"
+    assert header[:5] == ["topic_id", "topic_key", "topic_label", "topic_confidence", "headline"], "the reviewer's columns first"
     csv = read_output(example_run.folder / "headlines.csv")
     assert len(rows) - 1 == len(csv)
     assert sorted(r[header.index("headline")] for r in rows[1:]) == sorted(csv.headline)
     keys = []
     for row in rows[1:]:
-        topic, confidence = row[0], row[2]
+        topic, confidence = row[0], row[header.index("topic_confidence")]
         assert isinstance(topic, int)
         keys.append((topic if topic >= 0 else 10**9, -(confidence if confidence is not None else -1)))
     assert keys == sorted(keys), "topic 0, 1, … then unclustered; highest confidence first"
@@ -243,12 +245,13 @@ def test_report_shows_the_week(example_run):
         assert escape(topic.keywords) in text
         for column in ("representative_1", "representative_2", "representative_3"):
             assert escape(topic[column]) in text
-    assert "What changed" not in text, "no tracking section without tracking"
+    # a first run has no previous run: every topic is new
+    assert "What changed since the previous run" in text
 
 
 def _with_tracking(tables: ReviewTables) -> ReviewTables:
-    """The real run's tables plus the columns topic tracking adds (topic_key, status, …) and a
-    changes table. Tracking itself is another issue; this checks the review files show it."""
+    """The real run's tables with crafted tracking columns (every status, a faded topic whose
+    label looks like a formula and holds HTML), to check every status is shown and escaped."""
     topics = tables.topics.copy()
     statuses = ["new", "growing", "continuing", "shrinking"]
     topics["topic_key"] = [f"T{i + 1:04d}" for i in range(len(topics))]

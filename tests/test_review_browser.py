@@ -76,7 +76,9 @@ def test_report_renders_topics_and_links_to_the_map(browser, example_run, tmp_pa
     assert check.problems == []
     topics = read_output(example_run.folder / "topics.csv")
     clustered = topics[topics.topic_id != "-1"]
-    assert check.probe["topics"] == clustered.label.head(20).tolist()
+    # each heading is the label followed by its tracking badge (a first run: every topic is new)
+    expected = [f"{label} {status}" for label, status in zip(clustered.label.head(20), clustered.status.head(20))]
+    assert check.probe["topics"] == expected
     assert "topic_map.html" in check.probe["links"]
     assert check.probe["facts"]["Headlines"] == f"{len(read_output(example_run.folder / 'headlines.csv')):,}"
     from PIL import Image

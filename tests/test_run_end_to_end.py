@@ -9,19 +9,19 @@ import pandas as pd
 from conftest import EXAMPLE_INPUT, invoke, read_output
 
 TOPIC_COLUMNS = [
-    "topic_id", "label", "size", "share", "keywords",
+    "topic_id", "topic_key", "label", "size", "share", "keywords",
     "representative_1", "representative_2", "representative_3", "cohesion",
-    "first_date", "last_date", "n_sources",
+    "first_date", "last_date", "n_sources", "status", "previous_size", "previous_label",
 ]
-ADDED = ["topic_id", "topic_label", "topic_confidence", "assigned_by", "map_x", "map_y"]
+ADDED = ["topic_id", "topic_key", "topic_label", "topic_confidence", "assigned_by", "map_x", "map_y"]
 
 
 def test_run_writes_tables_and_review_files_and_prints_the_folder_last(example_run):
     folder = example_run.folder
     assert folder == example_run.output_dir / "first"
     assert sorted(p.name for p in folder.iterdir()) == [
-        "headlines.csv", "rejected.csv", "report.html", "run.json",
-        "topic_map.html", "topic_map.png", "topics.csv", "topics.xlsx",
+        "changes.csv", "headlines.csv", "rejected.csv", "report.html", "run.json",
+        "topic_centroids.npz", "topic_map.html", "topic_map.png", "topics.csv", "topics.xlsx",
     ]
     assert (example_run.output_dir / "latest").resolve() == folder.resolve()
     # nothing but the run folder and the latest pointer: no staging folder left behind
@@ -95,7 +95,7 @@ def test_topics_follow_the_real_stories(example_run):
 
 
 def test_same_input_and_config_give_identical_files(example_run, example_rerun):
-    for name in ("topics.csv", "headlines.csv", "rejected.csv"):
+    for name in ("topics.csv", "headlines.csv", "rejected.csv", "changes.csv"):
         assert (example_run.folder / name).read_bytes() == (example_rerun.folder / name).read_bytes(), name
 
 

@@ -1,0 +1,240 @@
+"""Running on a schedule: ISO weeks, one run at a time per output folder, and retention.
+
+The lock is a file created with O_CREAT|O_EXCL holding the holder's pid, host and start time. A
+lock whose process is gone (same host, pid not running) is stale and is cleared by the next run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import re
+import shutil
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cluster.errors import ConfigError, RunLocked
+
+log = logging.getLogger(__name__)
+
+LOCK_NAME = ".cluster.lock"
+_UNWRITTEN_LOCK_GRACE_S = 30  # a lock file still empty after this long was left by a crash
+_WEEK = re.compile(r"(\d{4})-?W(\d{1,2})")
+
+
+@dataclass(frozen=True)
+class Week:
+    """An ISO week: Monday to Sunday, named like `2026-W48`."""
+
+    since: dt.date
+    until: dt.date
+    name: str
+
+
+def parse_week(text: str) -> Week:
+    """`2026-W48` (or `2026W48`) → Monday 2026-11-23 to Sunday 2026-11-29."""
+    match = _WEEK.fullmatch(text.strip())
+    if not match:
+        raise ConfigError(f"--week {text!r}: use an ISO week like 2026-W48")
+    year, week = int(match.group(1)), int(match.group(2))
+    try:
+        monday = dt.date.fromisocalendar(year, week, 1)
+    except ValueError:
+        raise ConfigError(f"--week {text!r}: {year} has no ISO week {week}") from None
+    return Week(monday, monday + dt.timedelta(days=6), f"{year}-W{week:02d}")
+
+
+def week_of(day: dt.date) -> Week:
+    """The ISO week a date falls in."""
+    year, week, _ = day.isocalendar()
+    return parse_week(f"{year}-W{week:02d}")
+
+
+# -- the lock --------------------------------------------------------------------------------------
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+class RunLock:
+    """`with RunLock(output_dir):` holds the output folder for one run."""
+
+    def __init__(self, output_dir: Path) -> None:
+        self.output_dir = output_dir
+        self.path = output_dir / LOCK_NAME
+        self._held = False
+        self.cleared: str | None = None  # a note when a stale lock was removed
+
+    def _holder(self) -> dict[str, Any] | None:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        try:
+            holder = json.loads(text)
+            return holder if isinstance(holder, dict) and isinstance(holder.get("pid"), int) else {}
+        except ValueError:
+            return {}  # being written right now, or left half-written by a crash
+
+    def _stale(self, holder: dict[str, Any]) -> bool:
+        if not holder:
+            try:
+                return time.time() - self.path.stat().st_mtime > _UNWRITTEN_LOCK_GRACE_S
+            except FileNotFoundError:
+                return True
+        if holder.get("host") != socket.gethostname():
+            return False  # cannot see another machine's processes
+        return not _pid_alive(int(holder["pid"]))
+
+    def acquire(self) -> None:
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        for _ in range(5):
+            try:
+                handle = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                holder = self._holder()
+                if holder is None:
+                    continue  # released in the meantime
+                if self._stale(holder):
+                    self._clear_stale(holder)
+                    continue
+                raise RunLocked(self._describe(holder)) from None
+            info = {
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "started": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+            }
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                json.dump(info, stream)
+                stream.flush()
+                os.fsync(stream.fileno())
+            self._held = True
+            return
+        raise RunLocked(f"could not take the lock {self.path}; another run keeps taking it")
+
+    def _describe(self, holder: dict[str, Any]) -> str:
+        if not holder:
+            return f"another run is starting in {self.output_dir} (lock file {self.path} is being written); try again shortly"
+        return (
+            f"another run is using {self.output_dir}: pid {holder['pid']} on {holder.get('host', '?')}, "
+            f"started {holder.get('started', '?')}; wait for it to finish "
+            f"(or delete {self.path} if that process is gone)"
+        )
+
+    def _clear_stale(self, holder: dict[str, Any]) -> None:
+        """Remove a dead holder's lock without ever removing a live one: move it aside, check it
+        is still the file we judged stale, and put it back if a new holder won the race."""
+        aside = self.path.with_name(f"{LOCK_NAME}.stale.{os.getpid()}")
+        try:
+            os.rename(self.path, aside)
+        except FileNotFoundError:
+            return
+        try:
+            moved = json.loads(aside.read_text(encoding="utf-8") or "{}")
+        except ValueError:
+            moved = {}
+        if moved != holder:
+            try:
+                os.link(aside, self.path)  # fails if a lock exists again; then that one holds
+            except FileExistsError:
+                pass
+            aside.unlink(missing_ok=True)
+            return
+        aside.unlink(missing_ok=True)
+        who = f"pid {holder['pid']} started {holder.get('started', '?')}" if holder else "an unfinished lock file"
+        self.cleared = f"removed a stale lock left by {who}, which is no longer running"
+        log.warning(self.cleared)
+
+    def release(self) -> None:
+        if self._held:
+            holder = self._holder()
+            if holder and holder.get("pid") == os.getpid():
+                self.path.unlink(missing_ok=True)
+            self._held = False
+
+    def __enter__(self) -> "RunLock":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+# -- run folders -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """A complete run folder (it has a readable run.json)."""
+
+    run_id: str
+    path: Path
+    manifest: dict[str, Any]
+
+    @property
+    def finished_at(self) -> str:
+        return str(self.manifest.get("finished_at", ""))
+
+    @property
+    def window_until(self) -> str:
+        window = self.manifest.get("window") or {}
+        return str(window.get("until") or "")
+
+
+def list_runs(output_dir: Path) -> list[RunInfo]:
+    """Complete runs in the output folder, oldest first (by finish time, then name)."""
+    runs = []
+    if not output_dir.is_dir():
+        return runs
+    for path in output_dir.iterdir():
+        if path.name.startswith(".") or path.is_symlink() or not path.is_dir():
+            continue
+        try:
+            manifest = json.loads((path / "run.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # not a run folder, or not a complete one
+        if isinstance(manifest, dict):
+            runs.append(RunInfo(path.name, path, manifest))
+    return sorted(runs, key=lambda r: (r.finished_at, r.run_id))
+
+
+def latest_target(output_dir: Path) -> str | None:
+    link = output_dir / "latest"
+    try:
+        return os.readlink(link) if link.is_symlink() else None
+    except OSError:
+        return None
+
+
+def prune_runs(output_dir: Path, keep: int | None, current: str) -> list[str]:
+    """Delete all but the `keep` most recently finished runs. The current run and the target of
+    `latest` are never deleted. Returns the deleted run ids."""
+    if keep is None:
+        return []
+    protected = {current, latest_target(output_dir)}
+    runs = list_runs(output_dir)
+    doomed = [r for r in runs[: max(len(runs) - keep, 0)] if r.run_id not in protected]
+    removed = []
+    for run in doomed:
+        retired = output_dir / f".{run.run_id}.deleting"
+        try:
+            os.replace(run.path, retired)  # gone from view at once, even if rmtree is slow
+            shutil.rmtree(retired, ignore_errors=True)
+            removed.append(run.run_id)
+        except OSError as exc:
+            log.warning("could not delete old run %s (%s)", run.path, exc)
+    if removed:
+        log.info("retention (output.keep_runs=%d): deleted %s", keep, ", ".join(removed))
+    return removed

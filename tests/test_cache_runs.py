@@ -1,0 +1,91 @@
+"""The cache in real runs: the real model on the shipped real headlines."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+
+from cluster.cache import DATABASE, EmbeddingCache, model_key
+from conftest import EXAMPLE_CONFIG, REPO, invoke
+
+OUTPUT_FILES = ("topics.csv", "headlines.csv", "rejected.csv", "changes.csv")
+
+# Runs the CLI in a fresh interpreter and reports which heavy libraries it imported.
+WARM_RUN = """
+import json, sys
+from cluster.cli import app
+try:
+    app(sys.argv[1:], prog_name="cluster")
+except SystemExit as exit:
+    code = exit.code
+heavy = sorted(m for m in ("torch", "sentence_transformers", "transformers", "umap", "numba") if m in sys.modules)
+print(json.dumps({"exit": code, "imported": heavy}))
+"""
+
+
+def test_cold_run_stores_every_vector(example_run):
+    manifest = json.loads((example_run.folder / "run.json").read_text())
+    cache = manifest["cache"]
+    assert cache["enabled"] and cache["hits"] == 0
+    assert cache["misses"] == cache["stored"] == manifest["counts"]["unique"]
+    assert cache["reduction"] == "miss"
+
+
+def test_warm_rerun_embeds_nothing_loads_no_model_and_writes_identical_files(example_run, example_cache, tmp_path):
+    args = ["run", "--config", str(EXAMPLE_CONFIG), "--run-id", "first", "--output-dir", str(tmp_path),
+            "--set", f"cache.dir={example_cache}"]
+    done = subprocess.run([sys.executable, "-c", WARM_RUN, *args], capture_output=True, text=True, cwd=REPO, timeout=600)
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["exit"] in (0, None), done.stderr
+    assert report["imported"] == [], "a fully cached run must not load torch, the model or UMAP"
+    manifest = json.loads((tmp_path / "first" / "run.json").read_text())
+    assert manifest["cache"]["misses"] == 0
+    assert manifest["cache"]["hits"] == manifest["counts"]["unique"]
+    assert manifest["cache"]["reduction"] == "hit"
+    assert manifest["resolved"]["device"] is None, "the model was not loaded"
+    for name in OUTPUT_FILES:
+        assert (tmp_path / "first" / name).read_bytes() == (example_run.folder / name).read_bytes(), name
+
+
+def test_cached_vectors_are_identical_to_freshly_computed_ones(example_run, example_cache):
+    from cluster.config import load_config
+    from cluster.embed import embed_texts, load_model, resolve_model
+    from cluster.pipeline import prepare_input
+
+    cfg = load_config(EXAMPLE_CONFIG)
+    texts = prepare_input(cfg).unique.texts
+    source = resolve_model(cfg.embedding.model)
+    cache = EmbeddingCache(example_cache)
+    cached, hit = cache.lookup(model_key(cache, source), texts)
+    cache.close()
+    assert hit.all()
+    fresh = embed_texts(texts, load_model(source, "cpu"), cfg.embedding.batch_size, progress=False)
+    assert cached.dtype == fresh.dtype and np.array_equal(cached, fresh)
+
+
+def test_truncated_cache_file_is_recovered_from_with_a_warning(example_run, example_cache, tmp_path):
+    damaged = tmp_path / "cache"
+    shutil.copytree(example_cache, damaged)
+    database = damaged / DATABASE
+    with open(database, "r+b") as handle:
+        handle.truncate(database.stat().st_size // 3)
+    run = invoke(["--config", str(EXAMPLE_CONFIG), "--run-id", "first", "--set", f"cache.dir={damaged}"], tmp_path / "out")
+    assert run.exit_code == 0, run.stderr
+    assert "embedding cache" in run.stderr and "damaged" in run.stderr and "truncated" in run.stderr
+    manifest = json.loads((run.folder / "run.json").read_text())
+    assert manifest["cache"]["recovered"] and manifest["cache"]["hits"] == 0
+    assert manifest["cache"]["stored"] == manifest["counts"]["unique"], "the cache was rebuilt"
+    for name in OUTPUT_FILES:
+        assert (run.folder / name).read_bytes() == (example_run.folder / name).read_bytes(), name
+
+
+def test_cache_can_be_switched_off(tmp_path, example_run):
+    run = invoke(["--config", str(EXAMPLE_CONFIG), "--run-id", "x", "--set", "cache.enabled=false",
+                  "--set", f"cache.dir={tmp_path / 'never'}", "--set", "input.until=2014-03-25"], tmp_path / "out")
+    assert run.exit_code == 0, run.stderr
+    assert json.loads((run.folder / "run.json").read_text())["cache"] == {"enabled": False}
+    assert not (tmp_path / "never").exists()

@@ -1,0 +1,150 @@
+"""Topic tracking: Hungarian matching on hand-made centroids, key assignment, statuses, and
+finding the previous run. Real runs are in test_track_runs.py."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from cluster.config import TrackingConfig
+from cluster.errors import ConfigError
+from cluster.track import (
+    STATE_FILE,
+    PreviousRun,
+    TopicState,
+    find_previous_run,
+    match_topics,
+    size_status,
+    text_hashes,
+    track_topics,
+)
+
+
+def unit(rows) -> np.ndarray:
+    matrix = np.asarray(rows, dtype=np.float32)
+    return matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
+
+
+def state(centroids, sizes, keys=None, labels=None, texts=None, text_topics=None, model="m/3") -> TopicState:
+    n = len(sizes)
+    texts = texts or []
+    return TopicState(
+        topic_id=np.arange(n, dtype=np.int64),
+        topic_key=np.array(keys or [""] * n),
+        size=np.array(sizes, dtype=np.int64),
+        label=np.array(labels or [f"topic {i}" for i in range(n)]),
+        keywords=np.array(["a; b"] * n),
+        centroid=unit(centroids),
+        text_hash=text_hashes(texts),
+        text_topic=np.array(text_topics or [], dtype=np.int64),
+        text_rows=np.ones(len(texts), dtype=np.int64),
+        model=model,
+    )
+
+
+def test_hungarian_finds_the_best_one_to_one_pairing_not_the_greedy_one():
+    # Greedy would pair (0, 0) at 0.9 and leave row 1 with 0.1; the optimum pairs crosswise.
+    similarity = np.array([[0.90, 0.85], [0.80, 0.10]])
+    assert sorted(match_topics(similarity, threshold=0.5)) == [(0, 1), (1, 0)]
+
+
+def test_pairs_below_the_threshold_are_never_matched():
+    similarity = np.array([[0.95, 0.2], [0.3, 0.4]])
+    assert match_topics(similarity, threshold=0.5) == [(0, 0)]
+    assert match_topics(np.zeros((0, 3)), threshold=0.5) == []
+
+
+def test_each_previous_topic_is_inherited_at_most_once():
+    similarity = np.array([[0.9, 0.8, 0.7]])  # one old topic, three candidates
+    assert match_topics(similarity, threshold=0.5) == [(0, 0)]
+
+
+def test_keys_are_inherited_new_ones_continue_the_counter_and_statuses_follow_size():
+    previous = state([[1, 0, 0], [0, 1, 0], [0, 0, 1]], [100, 40, 20], keys=["T0001", "T0002", "T0003"])
+    current = state(
+        # topic 0 ≈ old T0002 and much bigger; topic 1 ≈ old T0001 and smaller; topic 2 is new
+        [[0.05, 1, 0], [1, 0.1, 0], [-1, -1, 0.2]],
+        [80, 60, 30],
+    )
+    tracking = track_topics(current, PreviousRun("last", previous, next_key=7), TrackingConfig(overlap_weight=0))
+    assert tracking.keys.tolist() == ["T0002", "T0001", "T0007"]
+    assert tracking.status.tolist() == ["growing", "shrinking", "new"]
+    assert tracking.previous_size[:2].tolist() == [40, 100] and np.isnan(tracking.previous_size[2])
+    assert tracking.report["next_key"] == 8
+    changes = tracking.changes
+    assert changes.status.tolist() == ["new", "faded"]
+    assert changes.topic_key.tolist() == ["T0007", "T0003"]
+    assert changes.previous_size.iloc[1] == 20 and changes["size"].iloc[1] == 0
+
+
+def test_without_a_previous_run_every_topic_is_new():
+    current = state([[1, 0, 0], [0, 1, 0]], [5, 3])
+    tracking = track_topics(current, PreviousRun(None, None, next_key=1), TrackingConfig())
+    assert tracking.keys.tolist() == ["T0001", "T0002"]
+    assert set(tracking.status) == {"new"} and tracking.report["faded"] == 0
+
+
+@pytest.mark.parametrize("size, status", [(125, "growing"), (124, "continuing"), (76, "continuing"), (75, "shrinking")])
+def test_growing_and_shrinking_thresholds(size, status):
+    assert size_status(size, 100, 0.25) == status
+
+
+def test_shared_headlines_decide_between_two_similar_candidates():
+    """Two old topics with the same centroid: the one whose headlines reappear wins."""
+    previous = state(
+        [[1, 0, 0], [1, 0.02, 0]], [10, 10], keys=["T0001", "T0002"],
+        texts=["old story a", "Storm hits coast"], text_topics=[0, 1],
+    )
+    current = state([[1, 0.01, 0]], [1], texts=["STORM hits coast"], text_topics=[0])
+    tracking = track_topics(current, PreviousRun("p", previous, 3), TrackingConfig(overlap_weight=0.5))
+    assert tracking.keys.tolist() == ["T0002"]
+
+
+def test_centroids_of_another_model_are_not_compared():
+    previous = state([[1, 0, 0]], [10], keys=["T0001"], model="other/3")
+    current = state([[1, 0, 0]], [10])
+    tracking = track_topics(current, PreviousRun("p", previous, 2), TrackingConfig())
+    assert tracking.keys.tolist() == ["T0002"]
+
+
+def test_state_file_round_trip(tmp_path):
+    original = state([[1, 0, 0], [0, 1, 0]], [5, 3], keys=["T0001", "T0009"], texts=["a", "b"], text_topics=[0, -1])
+    original.save(tmp_path / STATE_FILE)
+    loaded = TopicState.load(tmp_path / STATE_FILE)
+    assert loaded.topic_key.tolist() == ["T0001", "T0009"] and loaded.model == "m/3"
+    assert np.array_equal(loaded.centroid, original.centroid)
+    assert np.array_equal(loaded.text_hash, original.text_hash)
+
+
+def fake_run(output_dir, run_id, finished, until="", next_key=1, keys=("T0001",)):
+    folder = output_dir / run_id
+    folder.mkdir(parents=True)
+    manifest = {"run_id": run_id, "finished_at": finished, "window": {"since": "", "until": until}, "tracking": {"next_key": next_key}}
+    (folder / "run.json").write_text(json.dumps(manifest))
+    state([[1, 0, 0]] * len(keys), [5] * len(keys), keys=list(keys)).save(folder / STATE_FILE)
+    return folder
+
+
+def test_previous_run_is_the_newest_complete_one_other_than_the_one_being_replaced(tmp_path):
+    fake_run(tmp_path, "w1", "2026-11-20T06:00:00+00:00", next_key=4)
+    fake_run(tmp_path, "w2", "2026-11-27T06:00:00+00:00", next_key=9)
+    (tmp_path / ".w3.abc.partial").mkdir()  # a run being written: ignored
+    (tmp_path / "notes").mkdir()  # no run.json: ignored
+    found = find_previous_run(tmp_path, "w3", None)
+    assert (found.run_id, found.next_key) == ("w2", 9)
+    replaced = find_previous_run(tmp_path, "w2", None)  # rerunning w2 compares with w1
+    assert (replaced.run_id, replaced.next_key) == ("w1", 4)
+    assert find_previous_run(tmp_path, "w3", "w1").run_id == "w1"
+    assert find_previous_run(tmp_path, "w3", "none").state is None
+    with pytest.raises(ConfigError, match="--previous 'nope': no complete run"):
+        find_previous_run(tmp_path, "w3", "nope")
+
+
+def test_rerunning_an_old_week_compares_with_the_week_before_it(tmp_path):
+    fake_run(tmp_path, "2026-W47", "2026-11-24T06:00:00+00:00", until="2026-11-22", next_key=5)
+    fake_run(tmp_path, "2026-W49", "2026-12-08T06:00:00+00:00", until="2026-12-06", next_key=12)
+    found = find_previous_run(tmp_path, "2026-W48", None, window_until="2026-11-29")
+    assert found.run_id == "2026-W47"
+    assert found.next_key == 12, "keys handed out by any run kept there are never reused"
