@@ -4,8 +4,10 @@ byte-identical CSVs.
     python benchmarks/real_week.py                        # the week of 2014-03-24 (~33k headlines)
     python benchmarks/real_week.py --monday 2014-03-17 --runs 1
 
-Each run is a fresh process (model load and numba compilation included), as cron would start it.
-Peak memory is the child's maximum resident set size.
+Each run is a fresh process (model load and numba compilation included), as cron would start it,
+with its own output folder (so topic tracking does not compare the runs). Both share a cache
+folder that starts empty: the first run is cold, the second a warm rerun. Peak memory is the
+largest resident set size of any child so far.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ DEFAULT_DATA = REPO.parent / "shared" / "data" / "uci_news_2014-03-10_2014-04-30
 CSVS = ("topics.csv", "headlines.csv", "rejected.csv")
 
 
-def run_once(data: Path, monday: dt.date, output_dir: Path, run_id: str, extra: list[str]) -> tuple[Path, float, float]:
+def run_once(
+    data: Path, monday: dt.date, output_dir: Path, run_id: str, extra: list[str], cache_dir: Path
+) -> tuple[Path, float, float]:
     """One `cluster run` in a child process; returns the run folder, seconds and peak MiB."""
     command = [
         sys.executable, "-m", "cluster", "run", "--input", str(data), "--output-dir", str(output_dir),
@@ -37,7 +41,8 @@ def run_once(data: Path, monday: dt.date, output_dir: Path, run_id: str, extra: 
     ]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
-    completed = subprocess.run(command, capture_output=True, text=True)
+    environment = {**os.environ, "HEADLINE_CLUSTER_CACHE_DIR": str(cache_dir)}
+    completed = subprocess.run(command, capture_output=True, text=True, env=environment)
     seconds = time.perf_counter() - start
     if completed.returncode != 0:
         sys.exit(f"cluster run failed ({completed.returncode}): {completed.stderr.strip().splitlines()[-1:]}")
@@ -57,14 +62,16 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as scratch:
         folders = []
         for number in range(args.runs):
-            folder, seconds, peak = run_once(args.data, args.monday, Path(scratch), f"run{number + 1}", extra)
+            folder, seconds, peak = run_once(
+                args.data, args.monday, Path(scratch) / f"out{number + 1}", f"run{number + 1}", extra, Path(scratch) / "cache"
+            )
             manifest = json.loads((folder / "run.json").read_text())
             counts = manifest["counts"]
             headlines = pd.read_csv(folder / "headlines.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
             rejected = pd.read_csv(folder / "rejected.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
             accounted = counts["read"] == counts["outside_window"] + len(rejected) + len(headlines)
             print(
-                f"run {number + 1}: {seconds:.0f} s wall, peak RSS {peak:.0f} MiB; "
+                f"run {number + 1} ({'cold' if number == 0 else 'warm'}): {seconds:.0f} s wall, peak RSS {peak:.0f} MiB; "
                 f"{counts['read']} read = {counts['outside_window']} outside window + {len(rejected)} rejected "
                 f"+ {len(headlines)} accepted ({'ok' if accounted else 'MISMATCH'}); {counts['unique']} distinct; "
                 f"{manifest['topics']} topics, {manifest['unclustered_share']:.1%} unclustered"

@@ -163,7 +163,9 @@ def _run_job(
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous_handler = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
     try:
-        from cluster.pipeline import default_run_id, prepare_input, run as run_pipeline, withhold_columns, write_result
+        from cluster.pipeline import (
+            default_run_id, fingerprint, prepare_input, run as run_pipeline, withhold_columns, write_result,
+        )
         from cluster.schedule import RunLock, prune_runs
         from cluster.track import find_previous_run
 
@@ -187,7 +189,7 @@ def _run_job(
                 counts["read"], counts["outside_window"], counts["rejected"], counts["accepted"], counts["unique"],
             )
             window_until = str(prepared.window.until or "") if prepared.window else ""
-            previous_run = find_previous_run(out, name, cfg.tracking.previous, window_until)
+            previous_run = find_previous_run(out, name, cfg.tracking.previous, window_until, fingerprint(cfg, prepared))
             if previous_run.run_id:
                 log.info("matching topics against the previous run %s", previous_run.run_id)
             result = run_pipeline(cfg, prepared, name, previous=previous_run)

@@ -154,6 +154,20 @@ def withhold_columns(prepared: PreparedInput, columns: list[str]) -> tuple[Prepa
     return replace(prepared, accepted=prepared.accepted.drop(columns=columns)), held_out
 
 
+def window_record(window: Window | None) -> dict[str, str] | None:
+    """The date window as run.json records it."""
+    if window is None:
+        return None
+    return {"since": str(window.since or ""), "until": str(window.until or "")}
+
+
+def fingerprint(cfg: Config, prepared: PreparedInput) -> str:
+    """Identifies runs that repeat the same computation (see `cluster.track.run_fingerprint`)."""
+    from cluster.track import run_fingerprint
+
+    return run_fingerprint(cfg.model_dump(mode="json"), [vars(f) for f in prepared.files], window_record(prepared.window))
+
+
 @dataclass(frozen=True)
 class RunResult:
     """Everything a run writes."""
@@ -350,9 +364,7 @@ def run(
         "config": cfg.model_dump(mode="json"),
         "resolved": {"min_cluster_size": min_cluster_size, "device": device},
         "inputs": [vars(f) for f in prepared.files],
-        "window": None
-        if prepared.window is None
-        else {"since": str(prepared.window.since or ""), "until": str(prepared.window.until or "")},
+        "window": window_record(prepared.window),
         "counts": prepared.counts,
         "topics": n_topics,
         "unclustered_rows": unclustered_rows,

@@ -17,6 +17,7 @@ a counter that only goes up, so keys are never reused.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,12 +99,41 @@ def _stored_next_key(run: RunInfo) -> int:
         return 1
 
 
-def find_previous_run(output_dir: Path, run_id: str, previous: str | None, window_until: str = "") -> PreviousRun:
+def run_fingerprint(config: dict, inputs: list[dict], window: dict | None) -> str:
+    """What makes two runs the same computation: the input files' contents, the date window and
+    every setting that shapes the tables (not where they are written, nor the review files)."""
+    shaping = {key: value for key, value in config.items() if key not in {"output", "review", "cache", "tracking", "input"}}
+    shaping["input"] = {key: value for key, value in (config.get("input") or {}).items() if key != "path"}
+    tracking = {key: value for key, value in (config.get("tracking") or {}).items() if key != "previous"}
+    payload = {
+        "config": shaping,
+        "tracking": tracking,
+        "inputs": sorted(str(item.get("sha256")) for item in inputs),
+        "window": window,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+
+
+def _fingerprint_of(run: RunInfo) -> str:
+    manifest = run.manifest
+    config = json.loads(json.dumps(manifest.get("config") or {}))
+    return run_fingerprint(config, manifest.get("inputs") or [], manifest.get("window"))
+
+
+def find_previous_run(
+    output_dir: Path, run_id: str, previous: str | None, window_until: str = "", fingerprint: str | None = None
+) -> PreviousRun:
     """The run to compare with: `previous` if named ("none" for no comparison), else the newest
     complete run in `output_dir` other than `run_id` (which this run replaces). With a date
     window, runs whose window ends after this one's are skipped, so rerunning an old week is
-    compared with the week before it. The key counter continues from every run kept there."""
+    compared with the week before it. The key counter continues from every run kept there.
+
+    A run with the same `fingerprint` (same input files, window and settings) under another id is
+    a rerun of this one: it is neither compared with nor counted, so a rerun gives the same files.
+    """
     others = [r for r in list_runs(output_dir) if r.run_id != run_id]
+    if fingerprint is not None:
+        others = [r for r in others if _fingerprint_of(r) != fingerprint]
     next_key = max([1, *(_stored_next_key(r) for r in others)])
     if previous == "none":
         return PreviousRun(None, None, next_key)

@@ -106,3 +106,16 @@ def test_rerun_with_same_run_id_replaces_the_folder(example_run, tmp_path):
     assert again.exit_code == 0 and again.folder == first.folder
     assert not (again.folder / "marker").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["latest", "wk"]
+
+
+def test_rerun_into_the_same_folder_under_a_new_id_gives_identical_files(tmp_path):
+    """A scheduler that reruns a week under a new id must not compare the week with itself:
+    same input, window and settings give the same tables, keys and statuses."""
+    config = str(EXAMPLE_INPUT.parents[1] / "configs" / "example.yaml")
+    first = invoke(["--config", config, "--run-id", "monday"], tmp_path)
+    second = invoke(["--config", config, "--run-id", "monday-again"], tmp_path)
+    assert first.exit_code == 0 and second.exit_code == 0, second.stderr
+    for name in ("topics.csv", "headlines.csv", "changes.csv", "rejected.csv"):
+        assert (first.folder / name).read_bytes() == (second.folder / name).read_bytes(), name
+    topics = read_output(second.folder / "topics.csv")
+    assert set(topics.status[topics.topic_id != "-1"]) == {"new"}
