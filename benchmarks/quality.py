@@ -28,7 +28,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "uci_news_2014-03-10_2014-04-30.csv.gz"
@@ -54,7 +53,7 @@ def week_input(data: Path, monday: str, overrides: list[str]):
         },
     )
     prepared = prepare_input(cfg)
-    prepared, labels = withhold_columns(prepared, ["story", "label"])
+    prepared, labels = withhold_columns(prepared, ["story", "label"], cfg.input.text_column)
     return cfg, prepared, labels
 
 

@@ -443,7 +443,10 @@ def load_arrays(directory: Path, key: str) -> dict[str, np.ndarray] | None:
         log.warning("reduction cache file %s is damaged (%s); removing it and recomputing", path.name, exc)
         path.unlink(missing_ok=True)
         return None
-    os.utime(path)  # for pruning by age
+    try:
+        os.utime(path)  # for pruning by age
+    except OSError:  # e.g. a shared cache file owned by someone else: the hit is still good
+        pass
     return arrays
 
 

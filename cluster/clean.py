@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 
 from cluster.config import CleaningConfig, InputConfig
-from cluster.errors import InputError
 
 CLEAN_TEXT = "_clean_text"  # working column; never written out
 _INVISIBLE = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
@@ -123,8 +122,3 @@ def deduplicate(cleaned: pd.Series) -> Deduplicated:
     counts = np.bincount(codes, minlength=len(uniques))
     return Deduplicated(texts=texts, row_to_unique=codes.astype(np.int64), counts=counts)
 
-
-def require_rows(frame: pd.DataFrame, what: str) -> None:
-    """Refuse to go on with no rows."""
-    if frame.empty:
-        raise InputError(what)

@@ -64,6 +64,10 @@ def _setup_logging(quiet: bool, verbose: bool) -> None:
     root.propagate = False
 
 
+def _what_was_written(folder: Optional[Path]) -> str:
+    return f"the run folder {folder} is complete" if folder is not None else "no run folder was written"
+
+
 def _error_log(output_dir: Path) -> Path:
     """Where an unexpected failure's traceback goes: <output-dir>/logs, else the temp folder."""
     import tempfile
@@ -159,6 +163,7 @@ def _run_job(
     started = time.perf_counter()
     out = output_dir or Path("outputs")
     evaluation = None
+    folder: Optional[Path] = None
     # SIGTERM (systemctl stop, a scheduler's timeout) unwinds like Ctrl-C: no staging folder, no lock left
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous_handler = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
@@ -181,7 +186,7 @@ def _run_job(
         held_out = None
         if score_against is not None:
             # labels leave the table before any stage runs, so nothing can learn from them
-            prepared, held_out = withhold_columns(prepared, [c for c in score_against if c])
+            prepared, held_out = withhold_columns(prepared, [c for c in score_against if c], cfg.input.text_column)
         with RunLock(out):
             counts = prepared.counts
             log.info(
@@ -218,10 +223,10 @@ def _run_job(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_LOCKED)
     except KeyboardInterrupt:
-        typer.echo("interrupted; no run folder was written", err=True)
+        typer.echo(f"interrupted; {_what_was_written(folder)}", err=True)
         raise typer.Exit(EXIT_INTERRUPTED)
     except Terminated:
-        typer.echo("terminated (SIGTERM); no run folder was written", err=True)
+        typer.echo(f"terminated (SIGTERM); {_what_was_written(folder)}", err=True)
         raise typer.Exit(EXIT_TERMINATED)
     except Exception as exc:  # anything else is our bug: keep the traceback, keep stderr short
         path = _error_log(out)

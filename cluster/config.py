@@ -135,7 +135,7 @@ class LabelingConfig(_Section):
     n_keywords: int = Field(default=10, ge=1, le=50)
     ngram_range: tuple[int, int] = (1, 2)
     stop_words: Union[Literal["english"], list[str], None] = "english"
-    n_representatives: int = Field(default=3, ge=1, le=10)
+    n_representatives: int = Field(default=3, ge=1, le=3)  # topics.csv has three representative columns
     label_terms: int = Field(default=3, ge=1, le=10)
 
     @field_validator("ngram_range")
@@ -263,6 +263,8 @@ def load_yaml(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"config file {path} is not UTF-8 (byte offset {exc.start})") from None
+    except OSError as exc:  # a folder, no permission...
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -46,17 +46,6 @@ from cluster.track import STATE_FILE, PreviousRun, TopicState, add_tracking_colu
 log = logging.getLogger(__name__)
 
 ADDED_COLUMNS = ["topic_id", "topic_key", "topic_label", "topic_confidence", "assigned_by", "map_x", "map_y"]
-TOPIC_COLUMNS = [
-    "topic_id",
-    "label",
-    "size",
-    "share",
-    "keywords",
-    "representative_1",
-    "representative_2",
-    "representative_3",
-    "cohesion",
-]
 
 
 @dataclass
@@ -96,7 +85,8 @@ def prepare_input(cfg: Config, today: dt.date | None = None) -> PreparedInput:
     read = read_headlines(cfg.input.path, cfg.input.format, cfg.input.encoding)
     frame = read.frame
     require_column(frame, cfg.input.text_column)
-    clashes = [column for column in ADDED_COLUMNS if column in frame.columns]
+    # `reason` is added to rejected rows and CLEAN_TEXT is a working column: neither may be overwritten
+    clashes = [column for column in [*ADDED_COLUMNS, "reason", CLEAN_TEXT] if column in frame.columns]
     if clashes:
         raise InputError(f"input columns {clashes} clash with columns the job adds; rename them in the input")
     window = resolve_window(cfg.input, today)
@@ -117,7 +107,7 @@ def prepare_input(cfg: Config, today: dt.date | None = None) -> PreparedInput:
         frame = frame.loc[split.inside]
     cleaned = clean_headlines(frame, cfg.input.text_column, cfg.cleaning)
     rejected_parts.append(cleaned.rejected)
-    rejected = pd.concat(rejected_parts).sort_index() if rejected_parts else cleaned.rejected
+    rejected = pd.concat(rejected_parts).sort_index()
     if cleaned.accepted.empty:
         raise InputError(
             f"no usable headlines: all {len(frame)} rows in the window were rejected "
@@ -131,7 +121,8 @@ def prepare_input(cfg: Config, today: dt.date | None = None) -> PreparedInput:
         "accepted": len(cleaned.accepted),
         "unique": len(unique.texts),
     }
-    assert counts["read"] == counts["outside_window"] + counts["rejected"] + counts["accepted"]
+    if counts["read"] != counts["outside_window"] + counts["rejected"] + counts["accepted"]:
+        raise RuntimeError(f"row accounting does not add up: {counts}")  # a bug, never the input
     return PreparedInput(
         accepted=cleaned.accepted,
         rejected=rejected,
@@ -144,12 +135,18 @@ def prepare_input(cfg: Config, today: dt.date | None = None) -> PreparedInput:
     )
 
 
-def withhold_columns(prepared: PreparedInput, columns: list[str]) -> tuple[PreparedInput, pd.DataFrame]:
+def withhold_columns(
+    prepared: PreparedInput, columns: list[str], text_column: str = "headline"
+) -> tuple[PreparedInput, pd.DataFrame]:
     """Take columns (e.g. evaluation labels) out of the accepted rows; returns them aside."""
     from dataclasses import replace
 
+    if len(set(columns)) != len(columns):
+        raise InputError("--label-column and --category-column name the same column; give two different ones")
     for column in columns:
         require_column(prepared.accepted, column, role="label", setting="--label-column / --category-column")
+        if column == text_column:
+            raise InputError(f"{column!r} is the headline column; the labels must be in another column")
     held_out = prepared.accepted[columns].reset_index(drop=True)
     return replace(prepared, accepted=prepared.accepted.drop(columns=columns)), held_out
 

@@ -141,7 +141,10 @@ def read_headlines(spec: str | list[str], fmt: str = "auto", encoding: str = "ut
             raise InputError(
                 f"{path}: cannot tell the format from the name; set input.format to csv, tsv, parquet, jsonl or txt"
             )
-        raw = path.read_bytes()
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"cannot read input file {path}: {exc.strerror}") from None
         frame = _read_one(path, raw, file_format, encoding)
         if frame.empty:
             raise InputError(f"input file is empty (a header but no rows): {path}")

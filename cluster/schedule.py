@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import socket
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,7 +100,12 @@ class RunLock:
         return not _pid_alive(int(holder["pid"]))
 
     def acquire(self) -> None:
-        self.output_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+            probe = tempfile.NamedTemporaryFile(dir=self.output_dir, prefix=".write-test.")
+            probe.close()
+        except OSError as exc:
+            raise ConfigError(f"output folder {self.output_dir} is not writable ({exc.strerror}); set --output-dir") from None
         for _ in range(5):
             try:
                 handle = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)

@@ -52,11 +52,11 @@ def publish_run(output_dir: Path, run_id: str, writers: dict[str, Callable[[Path
     output_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{run_id}.", suffix=".partial", dir=output_dir))
     destination = output_dir / run_id
+    retired = None
     try:
         for name, writer in writers.items():
             writer(staging / name)
         os.chmod(staging, 0o755)  # mkdtemp makes it private; a run folder is for sharing
-        retired = None
         if destination.exists():
             retired = Path(tempfile.mkdtemp(prefix=f".{run_id}.", suffix=".old", dir=output_dir))
             os.replace(destination, retired / run_id)
@@ -65,6 +65,9 @@ def publish_run(output_dir: Path, run_id: str, writers: dict[str, Callable[[Path
             shutil.rmtree(retired, ignore_errors=True)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        if retired is not None and not destination.exists() and (retired / run_id).exists():
+            os.replace(retired / run_id, destination)  # put the old run back
+            shutil.rmtree(retired, ignore_errors=True)
         raise
     point_latest(output_dir, run_id)
     return destination

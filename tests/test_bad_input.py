@@ -3,11 +3,9 @@ the model loads, so they are fast."""
 
 from __future__ import annotations
 
-import gzip
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
 from conftest import EXAMPLE_INPUT, invoke, output_is_empty
 
@@ -149,3 +147,34 @@ def test_unexpected_failure_exits_1_with_a_logged_traceback(tmp_path, monkeypatc
     log = Path(line.rsplit(" ", 1)[-1])
     assert log.parent == out / "logs" and "Traceback" in log.read_text()
     assert sorted(p.name for p in out.iterdir()) == ["logs"]  # no run folder
+
+
+def test_config_path_that_is_a_folder(tmp_path):
+    assert_refused(invoke(["--config", str(tmp_path)], tmp_path / "out"), "cannot read config file")
+
+
+def test_output_dir_that_is_a_file(tmp_path):
+    blocker = tmp_path / "out"
+    blocker.write_text("not a folder")
+    run = invoke(["--input", str(EXAMPLE_INPUT)], blocker)
+    assert run.exit_code == 2, run.stderr
+    assert run.stderr.strip().splitlines()[-1].startswith(f"error: output folder {blocker} is not writable")
+    assert blocker.read_text() == "not a folder"
+
+
+def test_input_column_named_like_the_reject_reason(tmp_path):
+    clash = tmp_path / "clash.csv"
+    pd.DataFrame({"headline": ["a b c"], "reason": ["x"]}).to_csv(clash, index=False)
+    assert_refused(invoke(["--input", str(clash)], tmp_path / "out"), "'reason'")
+
+
+def test_evaluate_refuses_the_headline_column_as_labels(tmp_path):
+    from typer.testing import CliRunner
+
+    from cluster.cli import app
+
+    result = CliRunner().invoke(
+        app, ["evaluate", "--input", str(EXAMPLE_INPUT), "--label-column", "headline", "--output-dir", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 2 and "is the headline column" in result.stderr
+    assert not (tmp_path / "o").exists()

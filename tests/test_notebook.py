@@ -6,7 +6,6 @@ import json
 import shutil
 
 import nbformat
-import pytest
 from nbclient import NotebookClient
 
 from conftest import REPO

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from cluster.review.tables import UNCLUSTERED, ReviewTables, clustered_topics
 
