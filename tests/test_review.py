@@ -303,10 +303,22 @@ def test_report_escapes_every_text(example_run):
     assert "a&amp;b; &lt;i&gt;" in html
 
 
-def test_cli_start_up_does_not_import_the_review_libraries():
+def test_cli_start_up_and_config_errors_import_no_heavy_library():
+    """`cluster --help` and a config error must answer in about a second: none of the libraries
+    that take seconds to import may load on those paths."""
     import subprocess
     import sys
 
-    code = "import sys, cluster.cli; print(sorted(m for m in ('matplotlib', 'plotly', 'xlsxwriter') if m in sys.modules))"
+    heavy = ("torch", "sentence_transformers", "umap", "numba", "sklearn", "scipy", "matplotlib", "plotly", "xlsxwriter")
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from cluster.cli import app\n"
+        "runner = CliRunner()\n"
+        "assert runner.invoke(app, ['--help']).exit_code == 0\n"
+        "assert runner.invoke(app, ['run', '--help']).exit_code == 0\n"
+        "assert runner.invoke(app, ['run', '--set', 'clustering.min_cluster_size=1']).exit_code == 2\n"
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
