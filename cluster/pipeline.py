@@ -201,7 +201,6 @@ def _fallback_map(vectors: np.ndarray) -> np.ndarray:
 def build_topic_table(
     prepared: PreparedInput,
     row_topics: np.ndarray,
-    row_confidence: np.ndarray,
     descriptions: dict[int, Any],
     cohesion: dict[int, float],
     cfg: Config,
@@ -338,7 +337,7 @@ def run(
         headlines["map_x"] = np.round(map_xy[rows, 0].astype(float), 4)
         headlines["map_y"] = np.round(map_xy[rows, 1].astype(float), 4)
         headlines = headlines.reset_index(drop=True)
-        topics = build_topic_table(prepared, row_topics, similarity[rows], descriptions, cohesion, cfg)
+        topics = build_topic_table(prepared, row_topics, descriptions, cohesion, cfg)
         rejected = prepared.rejected.reset_index(drop=True)
 
     with timer.stage("track"):

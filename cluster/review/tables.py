@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cluster.clustering import UNCLUSTERED
 from cluster.errors import InputError
 from cluster.write import FORMULA_TRIGGERS
 
-UNCLUSTERED = -1
 # columns that are numbers in the run's CSVs; everything else is text
 NUMERIC_COLUMNS = {
     "topic_id": "Int64",
