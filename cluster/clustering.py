@@ -18,10 +18,12 @@ BY_HDBSCAN, BY_NEAREST, BY_NONE = "hdbscan", "nearest", "none"
 
 
 def resolve_min_cluster_size(setting: int | str, n_unique: int) -> int:
-    """`auto` grows slowly with the week's size: 5 for a few hundred headlines, ~25 for 30k."""
+    """`auto` grows slowly with the input: 5 up to ~15k distinct headlines, 8 for 30k, 14 for 100k.
+
+    It is small on purpose: HDBSCAN should find tight pieces, which `merge_similar_topics` joins."""
     if setting != "auto":
         return int(setting)
-    return int(min(50, max(5, round(math.sqrt(n_unique) / 7))))
+    return int(min(50, max(5, round(math.sqrt(n_unique) / 22))))
 
 
 def cluster_points(points: np.ndarray, cfg: ClusteringConfig) -> np.ndarray:
@@ -53,24 +55,45 @@ def topic_centroids(vectors: np.ndarray, labels: np.ndarray, weights: np.ndarray
 
 
 def merge_similar_topics(
-    vectors: np.ndarray, labels: np.ndarray, weights: np.ndarray, threshold: float | None
+    vectors: np.ndarray,
+    labels: np.ndarray,
+    weights: np.ndarray,
+    threshold: float | None,
+    words=None,
+    lexical_weight: float = 0.0,
 ) -> np.ndarray:
-    """Join topics whose centroids are at least `threshold` cosine-similar.
+    """Join topics whose blended centroid similarity is at least `threshold`:
 
-    HDBSCAN on a UMAP projection sometimes cuts one story into several dense pieces; their
-    centroids in embedding space stay close. Topics are grouped by average-linkage clustering of
-    the centroids, cut at distance 1 - threshold. None switches the pass off.
+        s(A, B) = (cos(mean embedding A, mean embedding B) + w · cos(mean words A, mean words B)) / (1 + w)
+
+    with w = `lexical_weight` and `words` the unit-length TF-IDF rows of `reduce.word_vectors`.
+    HDBSCAN with a small min_cluster_size finds tight pieces of stories; one story's pieces share
+    its meaning and its rare words, so this pass puts them back together. Topics are grouped by
+    average-linkage clustering cut at 1 - threshold. None switches the pass off.
     """
-    centroids = topic_centroids(vectors, labels, weights)
-    if threshold is None or len(centroids) < 2:
+    topic_ids = np.unique(labels[labels != UNCLUSTERED])
+    if threshold is None or len(topic_ids) < 2:
         return labels
+    import scipy.sparse as sp
     from sklearn.cluster import AgglomerativeClustering
+    from sklearn.preprocessing import normalize
 
-    topic_ids = np.array(sorted(centroids))
-    matrix = np.stack([centroids[t] for t in topic_ids])
+    members = np.flatnonzero(labels != UNCLUSTERED)
+    # duplicate-weighted membership: one row per topic, one column per unique headline
+    membership = sp.csr_matrix(
+        (weights[members], (np.searchsorted(topic_ids, labels[members]), members)),
+        shape=(len(topic_ids), len(labels)),
+    )
+    embedding_centroids = normalize(np.asarray(membership @ vectors))
+    similarity = embedding_centroids @ embedding_centroids.T
+    if words is not None and lexical_weight > 0:
+        word_centroids = normalize(membership @ words)
+        similarity = (similarity + lexical_weight * (word_centroids @ word_centroids.T).toarray()) / (1.0 + lexical_weight)
+    distance = np.clip(1.0 - similarity, 0.0, None)
+    np.fill_diagonal(distance, 0.0)
     groups = AgglomerativeClustering(
-        n_clusters=None, metric="cosine", linkage="average", distance_threshold=1.0 - threshold
-    ).fit_predict(matrix)
+        n_clusters=None, metric="precomputed", linkage="average", distance_threshold=1.0 - threshold
+    ).fit_predict(distance)
     # each merged topic takes the smallest id among its parts, so numbering stays stable
     target = {int(t): int(topic_ids[groups == groups[i]].min()) for i, t in enumerate(topic_ids)}
     return np.array([target.get(int(t), UNCLUSTERED) for t in labels], dtype=np.int64)

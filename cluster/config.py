@@ -117,7 +117,8 @@ class ClusteringConfig(_Section):
     min_samples: Union[int, None] = Field(default=None, ge=1)
     cluster_selection_method: Literal["eom", "leaf"] = "eom"
     cluster_selection_epsilon: float = Field(default=0.0, ge=0.0)
-    merge_threshold: Union[float, None] = Field(default=0.8, gt=0.0, le=1.0)
+    merge_threshold: Union[float, None] = Field(default=0.5, gt=0.0, le=1.0)
+    merge_lexical_weight: float = Field(default=0.5, ge=0.0, le=10.0)
     outliers: Literal["keep", "nearest"] = "nearest"
     outlier_threshold: float = Field(default=0.3, ge=-1.0, le=1.0)
 

@@ -258,7 +258,7 @@ def run(
     from cluster.cache import CacheStats, Embedded, embed_with_cache, finish_cache, open_cache, reduce_with_cache
     from cluster.embed import resolve_model
     from cluster.label import describe_topics
-    from cluster.reduce import too_few_to_reduce
+    from cluster.reduce import too_few_to_reduce, word_vectors
 
     timer = StageTimer(seconds={"read_clean": prepared.seconds})
     started = dt.datetime.now(dt.timezone.utc)
@@ -295,7 +295,10 @@ def run(
         with timer.stage("cluster"):
             log.info("clustering with HDBSCAN (min_cluster_size %d)", min_cluster_size)
             labels = cluster_points(reduction.points, cfg.clustering.model_copy(update={"min_cluster_size": min_cluster_size}))
-            labels = merge_similar_topics(vectors, labels, weights, cfg.clustering.merge_threshold)
+            words = word_vectors(unique.texts) if cfg.clustering.merge_lexical_weight > 0 else None
+            labels = merge_similar_topics(
+                vectors, labels, weights, cfg.clustering.merge_threshold, words, cfg.clustering.merge_lexical_weight
+            )
         if (labels == UNCLUSTERED).all():
             message = "HDBSCAN found no topic; every headline is left unclustered"
             log.warning(message)
