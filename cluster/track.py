@@ -9,8 +9,8 @@ scores every (previous topic, current topic) pair
 
 where overlap is the share of the current topic's rows whose headline text (after cleaning,
 ignoring case) was in the previous topic. Topics are then paired one-to-one so that the summed
-similarity is as large as possible (Hungarian algorithm), counting only pairs at or above
-`match_threshold`. A paired topic inherits the previous key; any other topic gets a new key from
+similarity, each pair weighted by the smaller topic's size, is as large as possible (Hungarian
+algorithm), counting only pairs at or above `match_threshold`. A paired topic inherits the previous key; any other topic gets a new key from
 a counter that only goes up, so keys are never reused.
 """
 
@@ -204,14 +204,15 @@ def similarity_matrix(previous: TopicState, current: TopicState, cfg: TrackingCo
     return similarity
 
 
-def match_topics(similarity: np.ndarray, threshold: float) -> list[tuple[int, int]]:
-    """One-to-one pairs (row, column) maximising the summed similarity over pairs ≥ threshold."""
+def match_topics(similarity: np.ndarray, threshold: float, weight: np.ndarray | None = None) -> list[tuple[int, int]]:
+    """One-to-one pairs (row, column) maximising the summed gain, weight · similarity, over pairs
+    whose similarity is ≥ threshold. Without `weight` every pair weighs 1."""
     if similarity.size == 0:
         return []
     from scipy.optimize import linear_sum_assignment
 
     # Pairs below the threshold gain nothing, so the optimum never spends a topic on one.
-    gain = np.where(similarity >= threshold, similarity, 0.0)
+    gain = np.where(similarity >= threshold, similarity * (1.0 if weight is None else weight), 0.0)
     rows, cols = linear_sum_assignment(gain, maximize=True)
     return [(int(r), int(c)) for r, c in zip(rows, cols) if similarity[r, c] >= threshold]
 
@@ -249,7 +250,9 @@ def track_topics(current: TopicState, previous: PreviousRun, cfg: TrackingConfig
     similarity = np.zeros((0, 0))
     if state is not None and len(state.topic_id) and n:
         similarity = similarity_matrix(state, current, cfg)
-        matches = match_topics(similarity, cfg.match_threshold)
+        # Weighting each pair by the smaller topic's size lets a big continuing story keep its key
+        # rather than lose it to a small fragment whose centroid happens to sit closer.
+        matches = match_topics(similarity, cfg.match_threshold, np.minimum.outer(state.size, current.size).astype(float))
     matched_similarity = [float(similarity[i, j]) for i, j in matches]
     for i, j in matches:
         keys[j] = str(state.topic_key[i])

@@ -79,6 +79,16 @@ def test_keys_are_inherited_new_ones_continue_the_counter_and_statuses_follow_si
     assert changes.previous_size.iloc[1] == 20 and changes["size"].iloc[1] == 0
 
 
+def test_a_big_continuing_story_keeps_its_key_rather_than_a_small_fragment():
+    # Unweighted, the crosswise pairing has the larger summed cosine (0.95 + 0.96 > 0.80 + 0.82)
+    # and would hand the 300-headline story's key to a 10-headline fragment.
+    previous = state([[1, 0, 0], [0.6, 0.8, 0]], [300, 60], keys=["T0001", "T0002"])
+    current = state([[0.8, 0.6, 0], [0.95, 0.312, 0]], [290, 10])
+    tracking = track_topics(current, PreviousRun("last", previous, next_key=3), TrackingConfig(overlap_weight=0))
+    assert tracking.keys.tolist() == ["T0001", "T0002"]
+    assert sorted(match_topics(previous.centroid @ current.centroid.T, 0.6)) == [(0, 1), (1, 0)]
+
+
 def test_without_a_previous_run_every_topic_is_new():
     current = state([[1, 0, 0], [0, 1, 0]], [5, 3])
     tracking = track_topics(current, PreviousRun(None, None, next_key=1), TrackingConfig())
