@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 import pandas as pd
@@ -42,6 +42,9 @@ from cluster.config import Config
 from cluster.errors import InputError
 from cluster.read import InputFile, read_headlines, require_column
 from cluster.track import STATE_FILE, PreviousRun, TopicState, add_tracking_columns, topic_state, track_topics
+
+if TYPE_CHECKING:
+    from cluster.cache import EmbeddingCache
 
 log = logging.getLogger(__name__)
 
@@ -255,7 +258,30 @@ def run(
     `vectors` may hold the unique headlines' embeddings already (from `cfg.embedding.model`),
     e.g. when a benchmark compares several systems on the same embeddings.
     """
-    from cluster.cache import CacheStats, Embedded, embed_with_cache, finish_cache, open_cache, reduce_with_cache
+    from cluster.cache import open_cache
+
+    cache = open_cache(cfg.cache)
+    try:
+        return _run_stages(cfg, prepared, run_id, progress, previous, vectors, cache)
+    except BaseException:
+        # finish_cache closes it after a good run; after a failure close it here, so that a
+        # library caller who carries on does not keep the SQLite file open
+        if cache is not None:
+            cache.close()
+        raise
+
+
+def _run_stages(
+    cfg: Config,
+    prepared: PreparedInput,
+    run_id: str,
+    progress: bool | None,
+    previous: PreviousRun | None,
+    vectors: np.ndarray | None,
+    cache: EmbeddingCache | None,
+) -> RunResult:
+    """The body of `run`, with the embedding cache already open."""
+    from cluster.cache import CacheStats, Embedded, embed_with_cache, finish_cache, reduce_with_cache
     from cluster.embed import resolve_model
     from cluster.label import describe_topics
     from cluster.reduce import too_few_to_reduce, word_vectors
@@ -266,7 +292,6 @@ def run(
     weights = unique.counts.astype(float)
     n_unique = len(unique.texts)
 
-    cache = open_cache(cfg.cache)
     if vectors is None:
         log.info("%d unique headlines (%d rows) to embed", n_unique, prepared.counts["accepted"])
         embedded = embed_with_cache(unique.texts, cfg, cache, timer, progress)

@@ -89,3 +89,25 @@ def test_cache_can_be_switched_off(tmp_path, example_run):
     assert run.exit_code == 0, run.stderr
     assert json.loads((run.folder / "run.json").read_text())["cache"] == {"enabled": False}
     assert not (tmp_path / "never").exists()
+
+
+def test_a_run_that_fails_midway_closes_the_cache(tmp_path, monkeypatch):
+    # A library caller who catches the error and carries on must not be left holding the SQLite file.
+    import cluster.cache
+    from cluster.config import load_config
+    from cluster.pipeline import prepare_input, run
+
+    opened = []
+    real_open = cluster.cache.open_cache
+    monkeypatch.setattr(cluster.cache, "open_cache", lambda cfg: opened.append(real_open(cfg)) or opened[-1])
+    cfg = load_config(EXAMPLE_CONFIG, [f"cache.dir={tmp_path / 'cache'}", f"output.dir={tmp_path / 'out'}"])
+    prepared = prepare_input(cfg)
+    wrong_shape = np.zeros((len(prepared.unique.texts) + 1, 384), dtype=np.float32)
+    try:
+        run(cfg, prepared, "x", progress=False, vectors=wrong_shape)
+    except ValueError as error:
+        assert "vectors given" in str(error)
+    else:
+        raise AssertionError("a wrong number of vectors must be refused")
+    assert len(opened) == 1 and opened[0] is not None
+    assert opened[0]._conn is None
