@@ -80,6 +80,26 @@ def score(first: pd.DataFrame, second: pd.DataFrame, data: Path) -> dict:
     }
 
 
+def centroid_scale(old, new) -> dict:
+    """How alike centroids are for topic pairs that share headlines and for pairs that share none,
+    the scale behind tracking.match_threshold (quoted in the README)."""
+    import numpy as np
+
+    from cluster.track import headline_overlap
+
+    cosine = old.centroid.astype(np.float64) @ new.centroid.astype(np.float64).T
+    overlap = headline_overlap(old, new)
+    sharing = overlap >= 0.5
+    unrelated = np.where(overlap == 0, cosine, -np.inf).max(axis=0)
+    unrelated = unrelated[np.isfinite(unrelated)]
+    return {
+        "pairs_sharing_at_least_half_of_the_current_topic": int(sharing.sum()),
+        "their_share_with_centroid_cosine_at_least_0.95": round(float((cosine[sharing] >= 0.95).mean()), 3),
+        "closest_window1_topic_sharing_no_headline_cosine_median": round(float(np.median(unrelated)), 3),
+        "closest_window1_topic_sharing_no_headline_cosine_p90": round(float(np.quantile(unrelated, 0.9)), 3),
+    }
+
+
 def rescore(out: Path, data: Path) -> None:
     """Continuity of the two runs in `out` under other tracking settings (same clustering)."""
     from cluster.config import TrackingConfig
@@ -90,6 +110,7 @@ def rescore(out: Path, data: Path) -> None:
     old = TopicState.load(out / "window1" / STATE_FILE)
     new = TopicState.load(out / "window2" / STATE_FILE)
     print(json.dumps(score(first, second, data), indent=2))
+    print(json.dumps(centroid_scale(old, new), indent=2))
     print("threshold keyword_weight overlap_weight matched continuity")
     for threshold in (0.4, 0.5, 0.6, 0.7, 0.8):
         for keyword_weight in (0.0, 0.2):

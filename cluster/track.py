@@ -10,8 +10,9 @@ scores every (previous topic, current topic) pair
 where overlap is the share of the current topic's rows whose headline text (after cleaning,
 ignoring case) was in the previous topic. Topics are then paired one-to-one so that the summed
 similarity, each pair weighted by the smaller topic's size, is as large as possible (Hungarian
-algorithm), counting only pairs at or above `match_threshold`. A paired topic inherits the previous key; any other topic gets a new key from
-a counter that only goes up, so keys are never reused.
+algorithm), counting only pairs at or above `match_threshold`. A paired topic inherits the
+previous key; any other topic gets a new key from a counter that only goes up, so keys are never
+reused.
 """
 
 from __future__ import annotations

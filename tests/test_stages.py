@@ -150,6 +150,20 @@ def test_merge_joins_topics_with_close_centroids_only():
     assert merge_similar_topics(vectors, labels, np.ones(6), None).tolist() == labels.tolist()
 
 
+def test_merge_counts_shared_rare_words_when_given_a_lexical_weight():
+    from cluster.reduce import word_vectors
+
+    # Topics 0 and 1 are one event told in different words for the embedding (cosine 0.45) but
+    # share its names; topic 2 is as far from topic 0 in embedding space and shares no word.
+    texts = ["Oculus Zuckerberg Facebook deal", "Oculus Zuckerberg Facebook backlash", "Ukraine Crimea troops", "Tesla Musk"] * 15
+    other = np.sqrt(1 - 0.45**2)
+    vectors = np.array([[1, 0, 0, 0], [0.45, other, 0, 0], [0.45, 0, other, 0], [0, 0, 0, 1]] * 15)
+    labels = np.array([0, 1, 2, 3] * 15)
+    assert merge_similar_topics(vectors, labels, np.ones(60), 0.5).tolist() == labels.tolist()
+    merged = merge_similar_topics(vectors, labels, np.ones(60), 0.5, word_vectors(texts), 1.0)
+    assert merged.tolist() == [0, 0, 2, 3] * 15
+
+
 def test_blended_neighbours_match_brute_force():
     from cluster.reduce import blended_neighbours, word_vectors
 
