@@ -569,12 +569,15 @@ def embed_with_cache(texts: list[str], cfg: "Config", cache: EmbeddingCache | No
     return Embedded(vectors=vectors, source=source, device=device, stats=stats)
 
 
-def reduce_with_cache(vectors: np.ndarray, texts: list[str], cfg: "ReductionConfig", cache: EmbeddingCache | None):
-    """`reduce_embeddings`, or its stored result for exactly this input and these settings."""
+def reduce_with_cache(
+    vectors: np.ndarray, texts: list[str], cfg: "ReductionConfig", cache: EmbeddingCache | None, words=None
+):
+    """`reduce_embeddings` (given `words`, the texts' word vectors, when the caller has them), or
+    its stored result for exactly this input and these settings."""
     from cluster import reduce as reduce_module
 
     if cache is None:
-        return reduce_module.reduce_embeddings(vectors, cfg, texts)
+        return reduce_module.reduce_embeddings(vectors, cfg, texts, words)
     fields = [f.name for f in dataclasses.fields(reduce_module.Reduction)]
     # the neighbour graph also reads the words of the headlines, so they are part of the key
     texts_digest = hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest()
@@ -595,7 +598,7 @@ def reduce_with_cache(vectors: np.ndarray, texts: list[str], cfg: "ReductionConf
         log.info("UMAP result found in the cache")
         return reduce_module.Reduction(**stored)
     cache.stats.reduction = "miss"
-    reduction = reduce_module.reduce_embeddings(vectors, cfg, texts)
+    reduction = reduce_module.reduce_embeddings(vectors, cfg, texts, words)
     try:
         save_arrays(cache.directory, key, {name: getattr(reduction, name) for name in fields})
     except OSError as exc:

@@ -315,12 +315,14 @@ def _run_stages(
     else:
         with timer.stage("reduce"):
             log.info("reducing with UMAP to %d dimensions and a 2-D map", cfg.reduction.n_components)
-            reduction = reduce_with_cache(vectors, unique.texts, cfg.reduction, cache)
+            # the word vectors feed both the neighbour graph (on a cache miss) and the merge
+            needs_words = cfg.reduction.lexical_weight > 0 or cfg.clustering.merge_lexical_weight > 0
+            words = word_vectors(unique.texts) if needs_words else None
+            reduction = reduce_with_cache(vectors, unique.texts, cfg.reduction, cache, words)
             map_xy = reduction.map_xy
         with timer.stage("cluster"):
             log.info("clustering with HDBSCAN (min_cluster_size %d)", min_cluster_size)
             labels = cluster_points(reduction.points, cfg.clustering.model_copy(update={"min_cluster_size": min_cluster_size}))
-            words = word_vectors(unique.texts) if cfg.clustering.merge_lexical_weight > 0 else None
             labels = merge_similar_topics(
                 vectors, labels, weights, cfg.clustering.merge_threshold, words, cfg.clustering.merge_lexical_weight
             )

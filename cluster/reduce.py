@@ -126,13 +126,17 @@ def _layout(
         return model.fit_transform(vectors).astype(np.float32)
 
 
-def reduce_embeddings(vectors: np.ndarray, cfg: ReductionConfig, texts: list[str] | None = None) -> Reduction:
+def reduce_embeddings(
+    vectors: np.ndarray, cfg: ReductionConfig, texts: list[str] | None = None, words=None
+) -> Reduction:
     """UMAP the unit-length embeddings to `n_components` dimensions and to a 2-D map.
 
-    With texts and `cfg.lexical_weight` > 0, the neighbour graph blends in word overlap."""
+    With texts and `cfg.lexical_weight` > 0, the neighbour graph blends in word overlap; `words`
+    may hold `word_vectors(texts)` already, so that a caller who needs them too builds them once."""
     k = min(cfg.n_neighbors, len(vectors) - 1)
-    words = word_vectors(texts) if texts is not None and cfg.lexical_weight > 0 else None
-    if words is not None:
+    if cfg.lexical_weight > 0 and words is None and texts is not None:
+        words = word_vectors(texts)
+    if words is not None and cfg.lexical_weight > 0:
         knn = blended_neighbours(vectors, words, k, cfg.lexical_weight)
     else:
         knn = nearest_neighbours(vectors, k, cfg.random_state)
