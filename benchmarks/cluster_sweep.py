@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from quality import DEFAULT_DATA, DEV_WEEKS, REPO, cached_vectors, week_input  # noqa: E402
 
 
-def cached_points(vectors: np.ndarray, texts: list[str], cfg, cache_dir: Path) -> np.ndarray:
+def cached_points(vectors: np.ndarray, texts: list[str], words, cfg, cache_dir: Path) -> np.ndarray:
     """The default UMAP reduction of the week (clustering points only), computed once."""
     from cluster.reduce import reduce_embeddings
 
@@ -36,7 +36,7 @@ def cached_points(vectors: np.ndarray, texts: list[str], cfg, cache_dir: Path) -
     path = cache_dir / f"points-{key}.npy"
     if path.exists():
         return np.load(path)
-    points = reduce_embeddings(vectors, cfg.reduction, texts).points
+    points = reduce_embeddings(vectors, cfg.reduction, texts, words).points
     cache_dir.mkdir(parents=True, exist_ok=True)
     np.save(path, points)
     return points
@@ -72,8 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         cfg, prepared, labels = week_input(args.data, week, [])
         texts = prepared.unique.texts
         vectors = cached_vectors(texts, cfg.embedding.model, args.cache_dir)
-        points = cached_points(vectors, texts, cfg, args.cache_dir)
         words = word_vectors(texts)
+        points = cached_points(vectors, texts, words, cfg, args.cache_dir)
         weights = prepared.unique.counts.astype(float)
         rows = prepared.unique.row_to_unique
         pieces: dict[int, np.ndarray] = {}
