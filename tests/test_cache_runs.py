@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from cluster.cache import DATABASE, EmbeddingCache, model_key
 from conftest import EXAMPLE_CONFIG, REPO, invoke
@@ -103,11 +104,7 @@ def test_a_run_that_fails_midway_closes_the_cache(tmp_path, monkeypatch):
     cfg = load_config(EXAMPLE_CONFIG, [f"cache.dir={tmp_path / 'cache'}", f"output.dir={tmp_path / 'out'}"])
     prepared = prepare_input(cfg)
     wrong_shape = np.zeros((len(prepared.unique.texts) + 1, 384), dtype=np.float32)
-    try:
+    with pytest.raises(ValueError, match="vectors given"):
         run(cfg, prepared, "x", progress=False, vectors=wrong_shape)
-    except ValueError as error:
-        assert "vectors given" in str(error)
-    else:
-        raise AssertionError("a wrong number of vectors must be refused")
     assert len(opened) == 1 and opened[0] is not None
     assert opened[0]._conn is None
