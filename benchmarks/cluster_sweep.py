@@ -4,9 +4,10 @@ on fixed UMAP output, to see how sensitive quality is to each and to choose defa
 For each UCI dev week the headlines go through the project's own read/clean/dedupe, the shared
 MiniLM vectors of benchmarks/quality.py, and one UMAP reduction with the default `reduction.*`
 settings (kept in --cache-dir, so a second sweep starts at once). Then every combination of the
-grid runs the real cluster stage (`cluster_points`, `merge_similar_topics`, `assign_outliers`)
-and is scored against the stories like `cluster evaluate` does. One line per setting and week,
-then the lowest NMI and ARI over the weeks per setting.
+grid runs the real cluster stage (`cluster_points` once per min_cluster_size, then `join_pieces`:
+the merge, the outlier policy and numbering, the same calls `cluster_topics` makes) and is scored
+against the stories like `cluster evaluate` does. One line per setting and week, then the lowest
+NMI and ARI over the weeks per setting.
 
     python benchmarks/cluster_sweep.py                                   # the default grid
     python benchmarks/cluster_sweep.py --weeks 2014-04-14 --min-cluster-size 8 25 \
@@ -59,15 +60,18 @@ def main(argv: list[str] | None = None) -> int:
     if not args.data.exists():
         parser.error(f"{args.data} not found (the UCI file from ../shared/data)")
 
-    from cluster.clustering import assign_outliers, cluster_points, merge_similar_topics, resolve_min_cluster_size
+    from cluster.clustering import cluster_points, join_pieces, with_min_cluster_size
     from cluster.evaluate import evaluate_topics
     from cluster.reduce import word_vectors
 
-    grid = list(itertools.product(
-        args.min_cluster_size, args.merge_threshold, args.merge_lexical_weight, args.outlier_threshold
-    ))
+    grid = list(
+        itertools.product(
+            args.min_cluster_size, args.merge_threshold, args.merge_lexical_weight, args.outlier_threshold
+        )
+    )
     worst: dict[tuple, list[tuple[float, float]]] = {setting: [] for setting in grid}
-    print("week min_cluster_size merge_threshold merge_lexical_weight outlier_threshold NMI ARI unassigned category_hom topics")
+    header = "week min_cluster_size merge_threshold merge_lexical_weight outlier_threshold"
+    print(header, "NMI ARI unassigned category_hom topics")
     for week in args.weeks:
         cfg, prepared, labels = week_input(args.data, week, [])
         texts = prepared.unique.texts
@@ -78,17 +82,26 @@ def main(argv: list[str] | None = None) -> int:
         rows = prepared.unique.row_to_unique
         pieces: dict[int, np.ndarray] = {}
         for size, merge, lexical, outlier in grid:
-            resolved = resolve_min_cluster_size(size if size == "auto" else int(size), len(texts))
-            if resolved not in pieces:
-                pieces[resolved] = cluster_points(points, cfg.clustering.model_copy(update={"min_cluster_size": resolved}))
-            merged = merge_similar_topics(vectors, pieces[resolved], weights, merge, words, lexical)
-            final = assign_outliers(vectors, merged, weights, cfg.clustering.model_copy(update={"outlier_threshold": outlier}))
+            settings = {
+                "min_cluster_size": size if size == "auto" else int(size),
+                "merge_threshold": merge,
+                "merge_lexical_weight": lexical,
+                "outlier_threshold": outlier,
+            }
+            clustering = with_min_cluster_size(cfg.clustering.model_copy(update=settings), len(texts))
+            resolved = int(clustering.min_cluster_size)
+            if resolved not in pieces:  # HDBSCAN depends on min_cluster_size alone: once per size
+                pieces[resolved] = cluster_points(points, clustering)
+            final = join_pieces(pieces[resolved], vectors, weights, clustering, words)
             result = evaluate_topics(final.labels[rows], labels["story"], labels["label"], "story", "label")
             one = result.unassigned_as_one_cluster
             worst[(size, merge, lexical, outlier)].append((one["nmi"], one["ari"]))
-            print(f"{week} {size}({resolved}) {merge} {lexical} {outlier} {one['nmi']:.3f} {one['ari']:.3f} "
-                  f"{result.unassigned_share:.1%} {result.category_homogeneity['unassigned_as_one_cluster']:.3f} "
-                  f"{result.n_topics}", flush=True)
+            print(
+                f"{week} {size}({resolved}) {merge} {lexical} {outlier} {one['nmi']:.3f} {one['ari']:.3f} "
+                f"{result.unassigned_share:.1%} {result.category_homogeneity['unassigned_as_one_cluster']:.3f} "
+                f"{result.n_topics}",
+                flush=True,
+            )
     print("\nlowest over the weeks: min_cluster_size merge_threshold merge_lexical_weight outlier_threshold NMI ARI")
     for setting, scores in sorted(worst.items(), key=lambda item: -min(s[0] for s in item[1])):
         print(*setting, f"{min(s[0] for s in scores):.3f}", f"{min(s[1] for s in scores):.3f}")

@@ -1,8 +1,9 @@
 """Week-to-week continuity of topic keys on the UCI News Aggregator dev data.
 
-Runs `cluster run` twice into one output folder on overlapping windows (days 1-7, then days
-4-10), then scores: for every aggregator story present in both windows, the share of its window-2
-headlines whose topic_key is the key most of its window-1 headlines carried. The story ids are
+Runs the weekly job (`cluster.run_week`, what `cluster run` calls) twice into one output folder on
+overlapping windows (days 1-7, then days 4-10), then scores: for every aggregator story present
+in both windows, the share of its window-2 headlines whose topic_key is the key most of its
+window-1 headlines carried. The story ids are
 never shown to the job; they are joined back on `id` only for scoring.
 
     python benchmarks/continuity.py                      # 2014-03-17..23, then 2014-03-20..26
@@ -21,8 +22,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,15 +33,22 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "uci_news_2014-03-10_2014-04-30.csv.gz"
 
 
-def run_window(data: Path, out: Path, since: dt.date, until: dt.date, run_id: str, env: dict, extra: list[str]) -> float:
-    command = [
-        sys.executable, "-m", "cluster", "run", "--input", str(data), "--output-dir", str(out), "--run-id", run_id,
-        "--set", f"input.since={since}", "--set", f"input.until={until}", "--set", "input.source_column=publisher",
-        "--quiet", *extra,
+def run_window(
+    data: Path, out: Path, since: dt.date, until: dt.date, run_id: str, cache: Path, extra: list[str]
+) -> float:
+    """One run of the weekly job on the window, in this process; returns its seconds."""
+    from cluster import run_week
+
+    overrides = [
+        f"input.since={since}",
+        f"input.until={until}",
+        "input.source_column=publisher",
+        f"cache.dir={cache}",
+        *extra,
     ]
-    print("$", " ".join(command[1:]), flush=True)
+    print(f"run_week(input={data}, output_dir={out}, run_id={run_id!r}, overrides={overrides})", flush=True)
     start = time.perf_counter()
-    subprocess.run(command, check=True, env=env, cwd=REPO)
+    run_week(None, input=data, output_dir=out, run_id=run_id, overrides=overrides, progress=False)
     return time.perf_counter() - start
 
 
@@ -56,7 +62,9 @@ def score(first: pd.DataFrame, second: pd.DataFrame, data: Path) -> dict:
     first = first[["id", "topic_key"]].merge(stories, on="id")
     second = second[["id", "topic_key"]].merge(stories, on="id")
     shared = sorted(set(first.story) & set(second.story))
-    majority = first[first.story.isin(shared)].groupby("story")["topic_key"].agg(lambda keys: keys.value_counts().index[0])
+    majority = (
+        first[first.story.isin(shared)].groupby("story")["topic_key"].agg(lambda keys: keys.value_counts().index[0])
+    )
     rows = second[second.story.isin(shared)].copy()
     rows["expected"] = rows.story.map(majority)
     rows["kept"] = (rows.topic_key == rows.expected) & (rows.expected != "")
@@ -75,7 +83,9 @@ def score(first: pd.DataFrame, second: pd.DataFrame, data: Path) -> dict:
         "continuity_rows_only_in_window2": round(float(rows.kept[~in_first].mean()), 4) if (~in_first).any() else None,
         "stories_fully_kept": round(float((per_story == 1).mean()), 4),
         "ceiling_if_every_repeated_row_kept_its_key": round(float(ceiling.mean()), 4),
-        "rows_in_both_windows_with_the_same_key": round(float((same_rows.topic_key_1 == same_rows.topic_key_2).mean()), 4),
+        "rows_in_both_windows_with_the_same_key": round(
+            float((same_rows.topic_key_1 == same_rows.topic_key_2).mean()), 4
+        ),
         "stories_majority_unclustered_in_window1": int((majority == "").sum()),
     }
 
@@ -115,12 +125,15 @@ def rescore(out: Path, data: Path) -> None:
     for threshold in (0.4, 0.5, 0.6, 0.7, 0.8):
         for keyword_weight in (0.0, 0.2):
             for overlap_weight in (0.0, 0.5, 1.0):
-                cfg = TrackingConfig(match_threshold=threshold, keyword_weight=keyword_weight, overlap_weight=overlap_weight)
+                cfg = TrackingConfig(
+                    match_threshold=threshold, keyword_weight=keyword_weight, overlap_weight=overlap_weight
+                )
                 tracking = track_topics(new, PreviousRun("window1", old, 10**6), cfg)
                 key_of = dict(zip(new.topic_id.astype(str), tracking.keys))
                 relabelled = second.assign(topic_key=second.topic_id.map(key_of).fillna(""))
                 result = score(first, relabelled, data)
-                print(f"{threshold:9} {keyword_weight:14} {overlap_weight:14} {tracking.report['matched']:7} {result['continuity']:10}")
+                matched, continuity = tracking.report["matched"], result["continuity"]
+                print(f"{threshold:9} {keyword_weight:14} {overlap_weight:14} {matched:7} {continuity:10}")
 
 
 def main() -> None:
@@ -130,7 +143,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: a temporary one)")
     parser.add_argument("--cache-dir", type=Path, default=None, help="embedding cache (default: a fresh temporary one)")
     parser.add_argument("--set", dest="sets", action="append", default=[], help="extra --set passed to both runs")
-    parser.add_argument("--rescore", type=Path, default=None, help="sweep tracking settings over finished runs in this folder")
+    parser.add_argument(
+        "--rescore", type=Path, default=None, help="sweep tracking settings over finished runs in this folder"
+    )
     args = parser.parse_args()
     if not args.data.exists():
         sys.exit(f"data not found: {args.data} (see ../shared/data/README.md)")
@@ -139,10 +154,15 @@ def main() -> None:
         return
     scratch = Path(tempfile.mkdtemp(prefix="continuity-"))
     out = args.out or scratch / "out"
-    env = {**os.environ, "HEADLINE_CLUSTER_CACHE_DIR": str(args.cache_dir or scratch / "cache")}
-    extra = [item for value in args.sets for item in ("--set", value)]
-    windows = [(args.start, args.start + dt.timedelta(days=6)), (args.start + dt.timedelta(days=3), args.start + dt.timedelta(days=9))]
-    seconds = [run_window(args.data, out, since, until, f"window{i + 1}", env, extra) for i, (since, until) in enumerate(windows)]
+    cache = args.cache_dir or scratch / "cache"
+    windows = [
+        (args.start, args.start + dt.timedelta(days=6)),
+        (args.start + dt.timedelta(days=3), args.start + dt.timedelta(days=9)),
+    ]
+    seconds = [
+        run_window(args.data, out, since, until, f"window{i + 1}", cache, args.sets)
+        for i, (since, until) in enumerate(windows)
+    ]
     first, second = read_headlines(out / "window1"), read_headlines(out / "window2")
     result = {
         "windows": [f"{since}..{until}" for since, until in windows],

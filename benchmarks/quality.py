@@ -38,23 +38,17 @@ SEED = 42
 
 def week_input(data: Path, monday: str, overrides: list[str]):
     """The week's rows through the project's own read/window/clean/dedupe, labels withheld."""
-    from cluster.config import load_config
-    from cluster.pipeline import prepare_input, withhold_columns
+    from cluster.evaluate import withhold_labels
+    from cluster.jobs import plan_week
+    from cluster.pipeline import prepare_input
 
     start = dt.date.fromisoformat(monday)
-    cfg = load_config(
-        None,
-        overrides,
-        # no cache: every system is timed doing its whole job on the shared vectors
-        {
-            "input": {"path": str(data), "since": str(start), "until": str(start + dt.timedelta(days=6))},
-            "cache": {"enabled": False},
-            "tracking": {"previous": "none"},
-        },
-    )
-    prepared = prepare_input(cfg)
-    prepared, labels = withhold_columns(prepared, ["story", "label"], cfg.input.text_column)
-    return cfg, prepared, labels
+    window = [f"input.since={start}", f"input.until={start + dt.timedelta(days=6)}"]
+    # no cache: every system is timed doing its whole job on the shared vectors
+    plan = plan_week(None, input=data, previous="none", overrides=[*overrides, *window, "cache.enabled=false"])
+    prepared = prepare_input(plan.config, plan.window)
+    prepared, labels = withhold_labels(prepared, ["story", "label"], plan.config.input.text_column)
+    return plan.config, prepared, labels
 
 
 def cached_vectors(texts: list[str], model_name: str, cache_dir: Path) -> np.ndarray:
@@ -87,8 +81,12 @@ def run_bertopic(cfg, prepared, vectors, texts, k):
     from umap import UMAP
 
     # BERTopic 0.17's defaults, spelled out; only random_state is added so runs reproduce.
-    umap_model = UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine", low_memory=False, random_state=SEED)
-    hdbscan_model = HDBSCAN(min_cluster_size=10, metric="euclidean", cluster_selection_method="eom", prediction_data=True)
+    umap_model = UMAP(
+        n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine", low_memory=False, random_state=SEED
+    )
+    hdbscan_model = HDBSCAN(
+        min_cluster_size=10, metric="euclidean", cluster_selection_method="eom", prediction_data=True
+    )
     rows = prepared.unique.row_to_unique
     topics, _ = BERTopic(umap_model=umap_model, hdbscan_model=hdbscan_model).fit_transform(
         [texts[i] for i in rows], embeddings=vectors[rows]
@@ -125,12 +123,20 @@ RUNNERS = {
 
 def markdown_table(rows: list[dict]) -> str:
     columns = [
-        ("week", "week", "{}"), ("system", "system", "{}"), ("rows", "headlines", "{}"),
-        ("nmi", "NMI", "{:.3f}"), ("ari", "ARI", "{:.3f}"), ("v_measure", "V", "{:.3f}"),
-        ("homogeneity", "hom.", "{:.3f}"), ("completeness", "compl.", "{:.3f}"),
-        ("nmi_singletons", "NMI (singl.)", "{:.3f}"), ("ari_singletons", "ARI (singl.)", "{:.3f}"),
-        ("n_topics", "topics", "{}"), ("unassigned_share", "unassigned", "{:.1%}"),
-        ("category_homogeneity", "category hom.", "{:.3f}"), ("seconds", "seconds", "{:.0f}"),
+        ("week", "week", "{}"),
+        ("system", "system", "{}"),
+        ("rows", "headlines", "{}"),
+        ("nmi", "NMI", "{:.3f}"),
+        ("ari", "ARI", "{:.3f}"),
+        ("v_measure", "V", "{:.3f}"),
+        ("homogeneity", "hom.", "{:.3f}"),
+        ("completeness", "compl.", "{:.3f}"),
+        ("nmi_singletons", "NMI (singl.)", "{:.3f}"),
+        ("ari_singletons", "ARI (singl.)", "{:.3f}"),
+        ("n_topics", "topics", "{}"),
+        ("unassigned_share", "unassigned", "{:.1%}"),
+        ("category_homogeneity", "category hom.", "{:.3f}"),
+        ("seconds", "seconds", "{:.0f}"),
     ]
     lines = ["| " + " | ".join(title for _, title, _ in columns) + " |", "|" + "---|" * len(columns)]
     for row in rows:
@@ -143,7 +149,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--weeks", nargs="+", default=DEV_WEEKS, help="Mondays (YYYY-MM-DD)")
     parser.add_argument("--systems", nargs="+", default=SYSTEMS, choices=SYSTEMS)
-    parser.add_argument("--set", action="append", default=[], dest="overrides", help="config override for headline-cluster")
+    parser.add_argument(
+        "--set", action="append", default=[], dest="overrides", help="config override for headline-cluster"
+    )
     parser.add_argument("--cache-dir", type=Path, default=REPO / "benchmarks" / ".cache")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
     args = parser.parse_args(argv)
@@ -158,8 +166,11 @@ def main(argv: list[str] | None = None) -> int:
         texts = prepared.unique.texts
         start = time.perf_counter()
         vectors = cached_vectors(texts, cfg.embedding.model, args.cache_dir)
-        print(f"# {week}: {len(prepared.accepted)} headlines, {len(texts)} distinct, "
-              f"{labels['story'].nunique()} stories; vectors in {time.perf_counter() - start:.0f} s", file=sys.stderr)
+        print(
+            f"# {week}: {len(prepared.accepted)} headlines, {len(texts)} distinct, "
+            f"{labels['story'].nunique()} stories; vectors in {time.perf_counter() - start:.0f} s",
+            file=sys.stderr,
+        )
         k = int(labels["story"].nunique())
         for system in args.systems:
             start = time.perf_counter()
@@ -167,11 +178,15 @@ def main(argv: list[str] | None = None) -> int:
             seconds = time.perf_counter() - start
             evaluation = evaluate_topics(topics, labels["story"], labels["label"], "story", "label")
             row = {
-                "week": week, "system": system, "rows": evaluation.rows, "seconds": seconds,
+                "week": week,
+                "system": system,
+                "rows": evaluation.rows,
+                "seconds": seconds,
                 **evaluation.unassigned_as_one_cluster,
                 "nmi_singletons": evaluation.unassigned_as_singletons["nmi"],
                 "ari_singletons": evaluation.unassigned_as_singletons["ari"],
-                "n_topics": evaluation.n_topics, "unassigned_share": evaluation.unassigned_share,
+                "n_topics": evaluation.n_topics,
+                "unassigned_share": evaluation.unassigned_share,
                 "category_homogeneity": evaluation.category_homogeneity["unassigned_as_one_cluster"],
             }
             rows.append(row)

@@ -35,8 +35,20 @@ def run_once(
 ) -> tuple[Path, float, float]:
     """One `cluster run` in a child process; returns the run folder, seconds and peak MiB."""
     command = [
-        sys.executable, "-m", "cluster", "run", "--input", str(data), "--output-dir", str(output_dir),
-        "--run-id", run_id, "--set", f"input.since={monday}", "--set", f"input.until={monday + dt.timedelta(days=6)}",
+        sys.executable,
+        "-m",
+        "cluster",
+        "run",
+        "--input",
+        str(data),
+        "--output-dir",
+        str(output_dir),
+        "--run-id",
+        run_id,
+        "--set",
+        f"input.since={monday}",
+        "--set",
+        f"input.until={monday + dt.timedelta(days=6)}",
         *extra,
     ]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -63,7 +75,12 @@ def main(argv: list[str] | None = None) -> int:
         folders = []
         for number in range(args.runs):
             folder, seconds, peak = run_once(
-                args.data, args.monday, Path(scratch) / f"out{number + 1}", f"run{number + 1}", extra, Path(scratch) / "cache"
+                args.data,
+                args.monday,
+                Path(scratch) / f"out{number + 1}",
+                f"run{number + 1}",
+                extra,
+                Path(scratch) / "cache",
             )
             manifest = json.loads((folder / "run.json").read_text())
             counts = manifest["counts"]
@@ -71,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
             rejected = pd.read_csv(folder / "rejected.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
             accounted = counts["read"] == counts["outside_window"] + len(rejected) + len(headlines)
             print(
-                f"run {number + 1} ({'cold' if number == 0 else 'warm'}): {seconds:.0f} s wall, peak RSS {peak:.0f} MiB; "
+                f"run {number + 1} ({'cold' if number == 0 else 'warm'}): "
+                f"{seconds:.0f} s wall, peak RSS {peak:.0f} MiB; "
                 f"{counts['read']} read = {counts['outside_window']} outside window + {len(rejected)} rejected "
                 f"+ {len(headlines)} accepted ({'ok' if accounted else 'MISMATCH'}); {counts['unique']} distinct; "
                 f"{manifest['topics']} topics, {manifest['unclustered_share']:.1%} unclustered"

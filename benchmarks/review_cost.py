@@ -37,10 +37,16 @@ def main() -> int:
     parser.add_argument("--since", default="2014-03-24")
     parser.add_argument("--until", default="2014-03-30")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--output-dir", type=Path, default=None, help="where the run folder goes (default: a temporary folder)")
-    parser.add_argument("--from-run", type=Path, default=None,
-                        help="skip the run: take the timings from this run folder's run.json (a run of this script or of "
-                             "`cluster run` on the same week) and its tables for the reruns and the browser")
+    parser.add_argument(
+        "--output-dir", type=Path, default=None, help="where the run folder goes (default: a temporary folder)"
+    )
+    parser.add_argument(
+        "--from-run",
+        type=Path,
+        default=None,
+        help="skip the run: take the timings from this run folder's run.json (a run of this script or of "
+        "`cluster run` on the same week) and its tables for the reruns and the browser",
+    )
     args = parser.parse_args()
     if args.from_run is None and not args.data.exists():
         print(f"error: {args.data} not found; pass --data", file=sys.stderr)
@@ -49,7 +55,9 @@ def main() -> int:
     from cluster.config import ReviewConfig, load_config
     from cluster.pipeline import prepare_input, run, write_result
     from cluster.review import MAP_HTML, ReviewTables, read_run, review_writers
-    from cluster.review.browser import MAP_PROBE, MAP_READY, Chromium, find_chromium
+
+    sys.path.insert(0, str(REPO / "tests"))  # the headless-Chromium driver is a test helper
+    from browser import MAP_PROBE, MAP_READY, Chromium, find_chromium
 
     if args.from_run is not None:
         folder = args.from_run
@@ -91,7 +99,9 @@ def main() -> int:
     browser_line = "Chromium not installed: load time not measured"
     if find_chromium():
         with Chromium() as browser:
-            check = browser.check(folder / MAP_HTML, MAP_READY, MAP_PROBE, output_dir / "topic_map_screenshot.png", timeout=120)
+            check = browser.check(
+                folder / MAP_HTML, MAP_READY, MAP_PROBE, output_dir / "topic_map_screenshot.png", timeout=120
+            )
         browser_line = (
             f"drawn after {check.seconds_to_ready} s (navigation to every point on screen), "
             f"{check.probe['points']:,} points as {', '.join(check.probe['traceTypes'])}, "
@@ -100,8 +110,11 @@ def main() -> int:
 
     counts = manifest["counts"]
     window = manifest.get("window") or {}
-    print(f"week {window.get('since')}..{window.get('until')}: {counts['accepted']:,} headlines ({counts['unique']:,} distinct), "
-          f"{manifest['topics']} topics; run folder {folder}")
+    print(
+        f"week {window.get('since')}..{window.get('until')}: "
+        f"{counts['accepted']:,} headlines ({counts['unique']:,} distinct), "
+        f"{manifest['topics']} topics; run folder {folder}"
+    )
     print()
     print("| measure | value |")
     print("|---|---|")
@@ -111,7 +124,10 @@ def main() -> int:
     for name, value in manifest.get("review_seconds", {}).items():
         print(f"| {name}: in the run / median of {args.repeat} reruns | {value:.2f} s / {medians[name]:.2f} s |")
     print(f"| all review files, median reruns, as a share of the run without them | {repeat_total / without:.1%} |")
-    print(f"| upper bound: in-run review seconds against the run without them and without embedding | {review / floor:.1%} |")
+    print(
+        "| upper bound: in-run review seconds against the run without them and without embedding "
+        f"| {review / floor:.1%} |"
+    )
     print(f"| topic_map.html size | {html_mb:.1f} MB |")
     print(f"| topic_map.html in headless Chromium | {browser_line} |")
     print(f"| stages (s) | {', '.join(f'{k} {v}' for k, v in seconds.items())} |")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -10,32 +9,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cluster.config import CleaningConfig, InputConfig
+from cluster.config import CleaningConfig
+from cluster.errors import InputError
+from cluster.read import InputFile
+from cluster.weeks import Window
 
 CLEAN_TEXT = "_clean_text"  # working column; never written out
 _INVISIBLE = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 _WHITESPACE = re.compile(r"\s+")
-
-
-@dataclass(frozen=True)
-class Window:
-    """An inclusive range of dates; either end may be open."""
-
-    since: dt.date | None
-    until: dt.date | None
-
-    def describe(self) -> str:
-        return f"{self.since or 'the beginning'} to {self.until or 'the end'}"
-
-
-def resolve_window(cfg: InputConfig, today: dt.date | None = None) -> Window | None:
-    """The date window the config asks for, or None for no window."""
-    if cfg.last_days is not None:
-        run_date = cfg.run_date or today or dt.datetime.now(dt.timezone.utc).date()
-        return Window(run_date - dt.timedelta(days=cfg.last_days), run_date - dt.timedelta(days=1))
-    if cfg.since is None and cfg.until is None:
-        return None
-    return Window(cfg.since, cfg.until)
 
 
 def parse_dates(values: pd.Series) -> pd.Series:
@@ -64,6 +45,24 @@ def split_by_window(frame: pd.DataFrame, date_column: str, window: Window) -> Wi
         inside &= dates <= pd.Timestamp(window.until)
     outside = ~undated & ~inside
     return WindowSplit(frame.index[inside], frame.index[outside], frame.index[undated])
+
+
+def select_window(
+    frame: pd.DataFrame, date_column: str, window: Window | None
+) -> tuple[pd.DataFrame, pd.DataFrame | None, int]:
+    """The rows inside the window, the undated rows (rejected, with a reason; None without a
+    window) and how many fell outside. Raises InputError when no row is inside."""
+    if window is None:
+        return frame, None, 0
+    split = split_by_window(frame, date_column, window)
+    if len(split.inside) == 0:
+        raise InputError(
+            f"all {len(frame)} rows fall outside the date window {window.describe()} "
+            f"({len(split.undated)} without a readable date); widen the window or check input.date_column"
+        )
+    undated = frame.loc[split.undated].copy()
+    undated["reason"] = f"missing or unreadable {date_column!r} while a date window is set"
+    return frame.loc[split.inside], undated, len(split.outside)
 
 
 def clean_text(text: str, cfg: CleaningConfig, tag_pattern: re.Pattern[str] | None = None) -> str:
@@ -95,7 +94,9 @@ def clean_headlines(frame: pd.DataFrame, text_column: str, cfg: CleaningConfig) 
     reasons = pd.Series("", index=frame.index, dtype=object)
     reasons[lengths == 0] = "blank headline"
     too_long = lengths > cfg.max_length
-    reasons[too_long] = [f"longer than {cfg.max_length} characters ({n})" for n in lengths[too_long]]
+    reasons[too_long] = pd.Series(
+        [f"longer than {cfg.max_length} characters ({n})" for n in lengths[too_long]], index=lengths[too_long].index
+    )
     keep = reasons == ""
     accepted = frame[keep].copy()
     accepted[CLEAN_TEXT] = cleaned[keep]
@@ -122,3 +123,23 @@ def deduplicate(cleaned: pd.Series) -> Deduplicated:
     counts = np.bincount(codes, minlength=len(uniques))
     return Deduplicated(texts=texts, row_to_unique=codes.astype(np.int64), counts=counts)
 
+
+@dataclass(frozen=True)
+class PreparedInput:
+    """The week's rows after reading, windowing and cleaning; everything the model stages need."""
+
+    accepted: pd.DataFrame  # input columns plus CLEAN_TEXT, in input order
+    rejected: pd.DataFrame  # input columns plus `reason`
+    unique: Deduplicated
+    files: list[InputFile]
+    window: Window | None
+    counts: dict[str, int]
+    input_columns: list[str]
+    seconds: float = 0.0  # time spent reading and cleaning
+
+
+def row_counts(read: int, outside: int, rejected: int, accepted: int, unique: int) -> dict[str, int]:
+    """The row accounting run.json records; every row read is in exactly one of the three groups."""
+    if read != outside + rejected + accepted:
+        raise RuntimeError(f"row accounting does not add up: {read} read, {outside} + {rejected} + {accepted}")
+    return {"read": read, "outside_window": outside, "rejected": rejected, "accepted": accepted, "unique": unique}

@@ -1,4 +1,5 @@
-"""Cluster stage: HDBSCAN on the reduced points, then the outlier policy.
+"""Cluster stage: HDBSCAN on the reduced points, a merge of similar pieces, the outlier policy
+and numbering by size; `cluster_topics` runs the whole chain.
 
 Everything here works on unique headlines; `weights` (input rows per unique headline) make
 sizes and centroids count duplicates the way the output tables do.
@@ -6,12 +7,19 @@ sizes and centroids count duplicates the way the output tables do.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from cluster.config import ClusteringConfig
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
+
+log = logging.getLogger(__name__)
 
 UNCLUSTERED = -1
 BY_HDBSCAN, BY_NEAREST, BY_NONE = "hdbscan", "nearest", "none"
@@ -26,11 +34,17 @@ def resolve_min_cluster_size(setting: int | str, n_unique: int) -> int:
     return int(min(50, max(5, round(math.sqrt(n_unique) / 22))))
 
 
+def with_min_cluster_size(cfg: ClusteringConfig, n_unique: int) -> ClusteringConfig:
+    """The section with `auto` replaced by the size it stands for at `n_unique` headlines."""
+    return cfg.model_copy(update={"min_cluster_size": resolve_min_cluster_size(cfg.min_cluster_size, n_unique)})
+
+
 def cluster_points(points: np.ndarray, cfg: ClusteringConfig) -> np.ndarray:
-    """HDBSCAN labels (-1 = unclustered) for the reduced points."""
+    """HDBSCAN labels (-1 = unclustered) for the reduced points; `cfg.min_cluster_size` must be
+    resolved already (`with_min_cluster_size`)."""
     from sklearn.cluster import HDBSCAN
 
-    min_cluster_size = resolve_min_cluster_size(cfg.min_cluster_size, len(points))
+    min_cluster_size = int(cfg.min_cluster_size)
     if len(points) < min_cluster_size:
         return np.full(len(points), UNCLUSTERED, dtype=np.int64)
     model = HDBSCAN(
@@ -59,7 +73,7 @@ def merge_similar_topics(
     labels: np.ndarray,
     weights: np.ndarray,
     threshold: float | None,
-    words=None,
+    words: "csr_matrix | None" = None,
     lexical_weight: float = 0.0,
 ) -> np.ndarray:
     """Join topics whose blended centroid similarity is at least `threshold`:
@@ -88,7 +102,9 @@ def merge_similar_topics(
     similarity = embedding_centroids @ embedding_centroids.T
     if words is not None and lexical_weight > 0:
         word_centroids = normalize(membership @ words)
-        similarity = (similarity + lexical_weight * (word_centroids @ word_centroids.T).toarray()) / (1.0 + lexical_weight)
+        similarity = (similarity + lexical_weight * (word_centroids @ word_centroids.T).toarray()) / (
+            1.0 + lexical_weight
+        )
     distance = np.clip(1.0 - similarity, 0.0, None)
     np.fill_diagonal(distance, 0.0)
     groups = AgglomerativeClustering(
@@ -107,9 +123,7 @@ class Assignment:
     assigned_by: np.ndarray
 
 
-def assign_outliers(
-    vectors: np.ndarray, labels: np.ndarray, weights: np.ndarray, cfg: ClusteringConfig
-) -> Assignment:
+def assign_outliers(vectors: np.ndarray, labels: np.ndarray, weights: np.ndarray, cfg: ClusteringConfig) -> Assignment:
     """Apply `clustering.outliers`: keep unclustered headlines, or move each to the most similar
     topic centroid when the cosine similarity reaches `outlier_threshold`."""
     assigned_by = np.where(labels == UNCLUSTERED, BY_NONE, BY_HDBSCAN).astype(object)
@@ -137,3 +151,50 @@ def number_topics_by_size(labels: np.ndarray, weights: np.ndarray) -> np.ndarray
     order = sorted(topics, key=lambda t: (-size[t], first[t]))
     mapping = {old: new for new, old in enumerate(order)}
     return np.array([mapping.get(int(t), UNCLUSTERED) for t in labels], dtype=np.int64)
+
+
+def join_pieces(
+    pieces: np.ndarray,
+    vectors: np.ndarray,
+    weights: np.ndarray,
+    cfg: ClusteringConfig,
+    words: "csr_matrix | None" = None,
+) -> Assignment:
+    """Everything after HDBSCAN: the merge (`merge_similar_topics`), the outlier policy
+    (`assign_outliers`) and numbering by size (`number_topics_by_size`)."""
+    labels = merge_similar_topics(vectors, pieces, weights, cfg.merge_threshold, words, cfg.merge_lexical_weight)
+    assignment = assign_outliers(vectors, labels, weights, cfg)
+    return Assignment(number_topics_by_size(assignment.labels, weights), assignment.assigned_by)
+
+
+def cluster_topics(
+    points: np.ndarray | None,
+    vectors: np.ndarray,
+    weights: np.ndarray,
+    cfg: ClusteringConfig,
+    words: "csr_matrix | None" = None,
+) -> Assignment:
+    """The whole cluster stage: HDBSCAN pieces of the reduced `points` (`cluster_points`), then
+    `join_pieces`. `points` is None when there were too few headlines to reduce: every headline is
+    then left unclustered. `cfg.min_cluster_size` must be resolved already (`with_min_cluster_size`).
+    """
+    if points is None:
+        pieces = np.full(len(vectors), UNCLUSTERED, dtype=np.int64)
+    else:
+        pieces = cluster_points(points, cfg)
+    return join_pieces(pieces, vectors, weights, cfg, words)
+
+
+def no_topic_warnings(n_unique: int, min_cluster_size: int, reduced: bool, labels: np.ndarray) -> list[str]:
+    """What run.json and the report say when a week yields no topic (and log as a warning)."""
+    if not reduced:
+        message = (
+            f"only {n_unique} distinct headlines, fewer than a topic needs "
+            f"(min_cluster_size {min_cluster_size}); every headline is left unclustered"
+        )
+    elif (labels == UNCLUSTERED).all():
+        message = "HDBSCAN found no topic; every headline is left unclustered"
+    else:
+        return []
+    log.warning(message)
+    return [message]

@@ -9,13 +9,16 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Any, ClassVar, Literal, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
 from cluster.errors import ConfigError
+from cluster.weeks import Window, default_run_id, resolve_window, week_of, window_name
 
 # A trailing " - Reuters", " | BBC News", " – The Guardian": a dash or bar between spaces, then at
 # most five words with no further separator. Short on purpose: longer tails are usually content.
@@ -23,13 +26,19 @@ DEFAULT_PUBLISHER_TAG_PATTERN = r"\s+[-|–—]\s+(?:[^\s|–—-]+\s?){1,5}$"
 
 
 class _Section(BaseModel):
-    # forbid: a misspelt key must be an error, not a silently ignored setting.
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # forbid: a misspelt key must be an error, not a silently ignored setting; frozen: once
+    # resolved, a config is read by every stage and changed by none.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Keys that do not change what a run computes (where it reads or writes, what it compares
+    # with); None means the whole section. Two runs whose other settings, input contents and
+    # window agree are the same computation (see `computation_settings`).
+    not_computation: ClassVar[frozenset[str] | None] = frozenset()
 
 
 class InputConfig(_Section):
     """Where the headlines come from and which rows form the week."""
 
+    not_computation: ClassVar[frozenset[str] | None] = frozenset({"path"})
     path: Union[str, list[str], None] = None
     format: Literal["auto", "csv", "tsv", "parquet", "jsonl", "txt"] = "auto"
     text_column: str = "headline"
@@ -151,6 +160,8 @@ class LabelingConfig(_Section):
 class OutputConfig(_Section):
     """Where run folders are written."""
 
+    not_computation: ClassVar[frozenset[str] | None] = None
+
     dir: str = "outputs"
     run_id: Union[str, None] = None
     keep_runs: Union[int, None] = Field(default=None, ge=1)
@@ -168,22 +179,32 @@ class OutputConfig(_Section):
 class ReviewConfig(_Section):
     """Files for people who review the week: a workbook, a topic map and a one-page report."""
 
+    not_computation: ClassVar[frozenset[str] | None] = None
+
     workbook: bool = True
     map: bool = True
     report: bool = True
     map_labels: int = Field(default=40, ge=0, le=1000)
     report_topics: int = Field(default=20, ge=1, le=1000)
+
+
 class CacheConfig(_Section):
     """On-disk cache of embeddings and UMAP results, shared by all runs of one user."""
 
+    not_computation: ClassVar[frozenset[str] | None] = None
+
     enabled: bool = True
-    dir: Union[str, None] = None  # None: $HEADLINE_CLUSTER_CACHE_DIR, else $XDG_CACHE_HOME or ~/.cache, /headline-cluster
+    dir: Union[str, None] = (
+        None  # None: $HEADLINE_CLUSTER_CACHE_DIR, else $XDG_CACHE_HOME or ~/.cache, /headline-cluster
+    )
     max_age_days: Union[int, None] = Field(default=90, ge=1)
     max_size_mb: Union[int, None] = Field(default=2048, ge=1)
 
 
 class TrackingConfig(_Section):
     """How this run's topics are matched to the previous run's, for stable topic keys."""
+
+    not_computation: ClassVar[frozenset[str] | None] = frozenset({"previous"})
 
     previous: Union[str, None] = None  # None: the newest complete run in output.dir; "none": start afresh
     match_threshold: float = Field(default=0.6, ge=0.0, le=2.0)
@@ -207,7 +228,7 @@ class Config(_Section):
     tracking: TrackingConfig = TrackingConfig()
 
 
-def _describe(error: dict[str, Any], model: type[BaseModel]) -> str:
+def _describe(error: ErrorDetails, model: type[BaseModel]) -> str:
     """One readable line for one pydantic error: `section.key: reason`."""
     loc = [str(part) for part in error["loc"] if not str(part).startswith(("function-after", "literal["))]
     # pydantic names union branches in the location (`int`, `str`); they mean nothing to a user.
@@ -323,15 +344,73 @@ def _relative_to(data: dict[str, Any], base: Path) -> dict[str, Any]:
 
 
 def load_config(
-    path: Path | None = None,
+    source: Path | str | Config | None = None,
     overrides: list[str] | None = None,
     flags: dict[str, dict[str, Any]] | None = None,
 ) -> Config:
-    """The built-in defaults, then the config file, then `--set` overrides, then dedicated CLI
-    flags (`--input`, `--output-dir`, `--run-id`); validated once, at the end."""
-    data = _relative_to(load_yaml(path), path.parent) if path is not None else {}
+    """The built-in defaults, then the config (a YAML file, or a `Config` already built), then
+    `--set` overrides, then dedicated CLI flags (`--input`, `--output-dir`, `--run-id`);
+    validated once, at the end."""
+    if isinstance(source, Config):
+        data = source.model_dump(mode="json")
+    elif source is not None:
+        path = Path(source)
+        data = _relative_to(load_yaml(path), path.parent)
+    else:
+        data = {}
     data = apply_overrides(data, overrides or [])
     for section, values in (flags or {}).items():
         current = data.get(section)
         data[section] = {**(current if isinstance(current, dict) else {}), **values}
     return _validate(data)
+
+
+def computation_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """The settings of a config dump (or of a run.json's `config`) that shape the tables: every
+    section's keys except those the section declares in `not_computation`."""
+    kept: dict[str, Any] = {}
+    for name, field in Config.model_fields.items():
+        section = field.annotation
+        assert isinstance(section, type) and issubclass(section, _Section)
+        excluded = section.not_computation
+        if excluded is None:
+            continue
+        values = config.get(name) or {}
+        kept[name] = {key: value for key, value in values.items() if key not in excluded}
+    return kept
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """A validated config with everything fixed that depends on the flags and the clock: the
+    date window and the run id. Every later step reads these, none recomputes them."""
+
+    config: Config
+    run_id: str
+    window: Window | None
+
+    @property
+    def output_dir(self) -> Path:
+        return Path(self.config.output.dir)
+
+
+def resolve_run(
+    cfg: Config, week_name: str | None = None, by_run_date: bool = False, now: dt.datetime | None = None
+) -> RunPlan:
+    """Fix the window and the run id once.
+
+    `week_name` is the --week name. With `by_run_date` (--run-date) and no window in the config,
+    the window is the ISO week before input.run_date, and the run is named after its window
+    (`2026-W48` when it is exactly an ISO week). Otherwise the name is output.run_id, else the
+    --week name, else the ISO week plus the UTC time.
+    """
+    now = now or dt.datetime.now(dt.timezone.utc)
+    if by_run_date and not cfg.input.has_window and cfg.input.run_date is not None:
+        before = week_of(cfg.input.run_date - dt.timedelta(days=7))
+        cfg = cfg.model_copy(
+            update={"input": cfg.input.model_copy(update={"since": before.since, "until": before.until})}
+        )
+    window = resolve_window(cfg.input, now.date())
+    by_window = window_name(window) if by_run_date and window is not None else None
+    run_id = cfg.output.run_id or week_name or by_window or default_run_id(now)
+    return RunPlan(config=cfg, run_id=run_id, window=window)

@@ -1,4 +1,5 @@
-"""Embed stage: sentence-transformers, offline, with normalised vectors.
+"""Embed stage: sentence-transformers, offline, with normalised vectors, through the embedding
+store so that a headline is embedded once per model.
 
 torch and sentence-transformers are imported inside the functions: they take seconds to import
 and `cluster --help` or a config error must not pay for that.
@@ -6,20 +7,30 @@ and `cluster --help` or a config error must not pay for that.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
+import sqlite3
 import sys
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from cluster.errors import ConfigError
+from cluster.store import Cache, CacheStats
+
+if TYPE_CHECKING:
+    from cluster.config import EmbeddingConfig
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+# Bumped when the way vectors are computed changes (e.g. normalisation), so old entries stop matching.
+EMBEDDING_RECIPE = "normalised-float32-v1"
 _BUNDLED_NAMES = {DEFAULT_MODEL, "sentence-transformers/all-MiniLM-L6-v2"}
 
 
@@ -127,3 +138,102 @@ def embed_texts(
     if bar is not None:
         bar.close()
     return vectors
+
+
+def _hub_snapshot(name: str) -> Path | None:
+    """The local Hugging Face cache folder of a hub model, if it is there (no network)."""
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError:
+        return None
+    for repo in [name] if "/" in name else [name, f"sentence-transformers/{name}"]:
+        try:
+            return Path(snapshot_download(repo, local_files_only=True))
+        except Exception:  # not cached, bad name...: the model loader will say so
+            continue
+    return None
+
+
+def model_key(cache: Cache, source: ModelSource) -> str:
+    """The model's name plus a fingerprint of its files: the same files give the same key
+    wherever they are installed, and changed weights never match old vectors."""
+    folder = Path(source.location) if source.kind in ("bundled", "local folder") else _hub_snapshot(source.location)
+    store = cache.embeddings
+    fingerprint = store.folder_fingerprint(folder.resolve()) if folder is not None else f"unresolved:{source.location}"
+    return hashlib.sha256(json.dumps([source.name, fingerprint, EMBEDDING_RECIPE]).encode()).hexdigest()
+
+
+@dataclass
+class Embedded:
+    """The embed stage's result: vectors for the unique headlines, and how they were obtained."""
+
+    vectors: np.ndarray
+    source: ModelSource
+    device: str | None  # None when every vector came from the cache and the model was not loaded
+    stats: CacheStats
+    seconds: dict[str, float] = field(default_factory=dict)  # "embed" and "load_model"
+
+
+def _cached_vectors(
+    texts: list[str], source: ModelSource, cache: Cache | None
+) -> tuple[np.ndarray | None, np.ndarray, str]:
+    """Vectors found in the cache (rows of misses are zero), the mask of hits, and the model key."""
+    if cache is None:
+        return None, np.zeros(len(texts), dtype=bool), ""
+    try:
+        key = model_key(cache, source)
+        vectors, hit = cache.embeddings.lookup(key, texts)
+        return vectors, hit, key
+    except (OSError, sqlite3.Error) as exc:
+        log.warning("embedding cache lookup failed (%s); embedding everything", exc)
+        return None, np.zeros(len(texts), dtype=bool), ""
+
+
+def embed_headlines(
+    texts: list[str], cfg: "EmbeddingConfig", cache: Cache | None, progress: bool | None = None
+) -> Embedded:
+    """Vectors for `texts`: cached ones are read, only the rest are embedded (and then stored).
+
+    When every text is cached, neither torch nor the model is loaded at all.
+    """
+    source = resolve_model(cfg.model)
+    started = time.perf_counter()
+    vectors, hit, key = _cached_vectors(texts, source, cache)
+    stats = cache.stats if cache is not None else CacheStats(enabled=False)
+    usable = cache if key else None  # a failed lookup means the store is not used this run
+    stats.hits, stats.misses = int(hit.sum()), int((~hit).sum())
+    if usable is not None:
+        log.info(
+            "embedding cache: %d of %d distinct headlines cached, %d to embed", stats.hits, len(texts), stats.misses
+        )
+    seconds = {"embed": time.perf_counter() - started} if cache is not None else {}
+    device = None
+    if stats.misses:
+        started = time.perf_counter()
+        device = pick_device(cfg.device)
+        log.info("loading model %s (%s) on %s", source.name, source.kind, device)
+        model = load_model(source, device)
+        seconds["load_model"] = time.perf_counter() - started
+        started = time.perf_counter()
+        missing = [t for t, h in zip(texts, hit) if not h]
+        log.info("embedding %d headlines", len(missing))
+        fresh = embed_texts(missing, model, cfg.batch_size, progress)
+        if vectors is None:
+            vectors = np.zeros((len(texts), fresh.shape[1]), dtype=np.float32)
+        vectors[~hit] = fresh
+        if usable is not None:
+            try:
+                usable.embeddings.store(key, missing, fresh)
+            except (OSError, sqlite3.Error) as exc:
+                log.warning("could not store embeddings in the cache (%s)", exc)
+        seconds["embed"] = seconds.get("embed", 0.0) + time.perf_counter() - started
+    assert vectors is not None
+    return Embedded(vectors=vectors, source=source, device=device, stats=stats, seconds=seconds)
+
+
+def given_vectors(vectors: np.ndarray, n_texts: int, cfg: "EmbeddingConfig") -> Embedded:
+    """The embed stage's result for vectors a caller already has (e.g. a benchmark comparing
+    systems on the same embeddings); they must come from `cfg.model`."""
+    if vectors.shape[0] != n_texts:
+        raise ValueError(f"{vectors.shape[0]} vectors given for {n_texts} unique headlines")
+    return Embedded(vectors, resolve_model(cfg.model), None, CacheStats(enabled=False))

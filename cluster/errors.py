@@ -15,3 +15,8 @@ class InputError(UserError):
 
 class RunLocked(Exception):
     """Another run holds the output folder. The CLI prints one line and exits with 3."""
+
+
+class Terminated(BaseException):
+    """SIGTERM (e.g. `systemctl stop`), raised by the CLI's handler so that the staging folder
+    and the lock are cleaned up on the way out, as for Ctrl-C."""

@@ -6,14 +6,33 @@ them; scores are computed afterwards on the accepted rows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from cluster.clean import PreparedInput
 from cluster.clustering import UNCLUSTERED
+from cluster.errors import InputError
+from cluster.read import require_column
 
 METRICS = ["nmi", "ari", "v_measure", "homogeneity", "completeness"]
+
+
+def withhold_labels(
+    prepared: PreparedInput, columns: list[str], text_column: str = "headline"
+) -> tuple[PreparedInput, pd.DataFrame]:
+    """Take the label columns out of the accepted rows, before any stage sees them; returns
+    them aside, one row per accepted row."""
+    if len(set(columns)) != len(columns):
+        raise InputError("--label-column and --category-column name the same column; give two different ones")
+    for column in columns:
+        require_column(prepared.accepted, column, role="label", setting="--label-column / --category-column")
+        if column == text_column:
+            raise InputError(f"{column!r} is the headline column; the labels must be in another column")
+    held_out = prepared.accepted[columns].reset_index(drop=True)
+    return replace(prepared, accepted=prepared.accepted.drop(columns=columns)), held_out
 
 
 def singletons(topics: np.ndarray) -> np.ndarray:
@@ -53,12 +72,15 @@ class Evaluation:
     category_column: str | None = None
     category_homogeneity: dict[str, float] | None = None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {key: value for key, value in vars(self).items()}
 
 
 def evaluate_topics(
-    topics: np.ndarray, labels: pd.Series, categories: pd.Series | None = None, label_column: str = "label",
+    topics: np.ndarray,
+    labels: pd.Series,
+    categories: pd.Series | None = None,
+    label_column: str = "label",
     category_column: str | None = None,
 ) -> Evaluation:
     """Score per-row topic ids against per-row labels, with unassigned rows counted two ways:

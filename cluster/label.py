@@ -10,6 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from cluster.clustering import UNCLUSTERED
+from cluster.config import LabelingConfig
 
 UNCLUSTERED_LABEL = "Unclustered"
 NEAR_DUPLICATE_COSINE = 0.95  # representatives closer than this to one already picked add nothing
@@ -116,9 +117,7 @@ def _comparable(text: str) -> str:
     return re.sub(r"\W+", " ", text.casefold()).strip()
 
 
-def pick_representatives(
-    vectors: np.ndarray, texts: list[str], centroid: np.ndarray, n: int
-) -> list[str]:
+def pick_representatives(vectors: np.ndarray, texts: list[str], centroid: np.ndarray, n: int) -> list[str]:
     """The n texts nearest to the centroid that are distinct from one another."""
     similarity = vectors @ centroid
     order = sorted(range(len(texts)), key=lambda i: (-similarity[i], i))
@@ -150,16 +149,12 @@ def describe_topics(
     labels: np.ndarray,
     weights: np.ndarray,
     centroids: dict[int, np.ndarray],
-    n_keywords: int = 10,
-    n_representatives: int = 3,
-    label_terms: int = 3,
-    ngram_range: tuple[int, int] = (1, 2),
-    stop_words: str | list[str] | None = "english",
+    cfg: LabelingConfig,
 ) -> dict[int, TopicDescription]:
     """Keywords, representatives and a label for every topic (unique headlines in, one entry
     per topic id out). The unclustered group gets neither keywords nor representatives."""
-    tfidf = ClassTfidf(ngram_range=ngram_range, stop_words=stop_words).fit(texts, labels, weights)
-    keywords = tfidf.top_terms(n_keywords)
+    tfidf = ClassTfidf(ngram_range=cfg.ngram_range, stop_words=cfg.stop_words).fit(texts, labels, weights)
+    keywords = tfidf.top_terms(cfg.n_keywords)
     described: dict[int, TopicDescription] = {}
     for topic in sorted(int(t) for t in np.unique(labels)):
         if topic == UNCLUSTERED:
@@ -168,7 +163,7 @@ def describe_topics(
         members = np.flatnonzero(labels == topic)
         member_texts = [texts[i] for i in members]
         terms = keywords.get(topic, [])
-        label = make_label(terms, member_texts, label_terms) or member_texts[0][:60]
-        representatives = pick_representatives(vectors[members], member_texts, centroids[topic], n_representatives)
+        label = make_label(terms, member_texts, cfg.label_terms) or member_texts[0][:60]
+        representatives = pick_representatives(vectors[members], member_texts, centroids[topic], cfg.n_representatives)
         described[topic] = TopicDescription(topic, label, terms, representatives)
     return described

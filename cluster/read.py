@@ -156,6 +156,17 @@ def read_headlines(spec: str | list[str], fmt: str = "auto", encoding: str = "ut
     return ReadResult(frame=frame.reset_index(drop=True), files=files)
 
 
+def check_columns(frame: pd.DataFrame, text_column: str, date_column: str | None, reserved: list[str]) -> None:
+    """The headline column (and the date column, when a window needs one) must exist, and no
+    input column may have a name the job adds (it would be overwritten)."""
+    require_column(frame, text_column)
+    clashes = [column for column in reserved if column in frame.columns]
+    if clashes:
+        raise InputError(f"input columns {clashes} clash with columns the job adds; rename them in the input")
+    if date_column is not None:
+        require_column(frame, date_column, role="date")
+
+
 def require_column(frame: pd.DataFrame, column: str, role: str = "text", setting: str | None = None) -> None:
     """Refuse a missing column, listing the ones that exist and the closest match."""
     if column in frame.columns:
@@ -167,6 +178,4 @@ def require_column(frame: pd.DataFrame, column: str, role: str = "text", setting
         close = [lowered[column.lower()]] if column.lower() in lowered else []
     hint = f"; did you mean {close[0]!r}?" if close else ""
     setting = setting or f"input.{role}_column"
-    raise InputError(
-        f"{role} column {column!r} not found; the input has columns {available}{hint} (set {setting})"
-    )
+    raise InputError(f"{role} column {column!r} not found; the input has columns {available}{hint} (set {setting})")

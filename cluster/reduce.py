@@ -8,12 +8,25 @@ embedding trained for paraphrase tends to blur.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import logging
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from cluster.config import ReductionConfig
+from cluster.store.reductions import reduction_key
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
+
+    from cluster.store import Cache
+
+log = logging.getLogger(__name__)
 
 _EXACT_NEIGHBOURS_BELOW = 4096  # below this, exact neighbours are cheap and need no index
 MAP_MIN_DIST = 0.1  # a little spacing keeps the 2-D map readable; clustering uses min_dist from config
@@ -32,7 +45,16 @@ def too_few_to_reduce(n: int, cfg: ReductionConfig) -> bool:
     return n < max(cfg.n_components + 2, 5)
 
 
-def word_vectors(texts: list[str]):
+def fallback_map(vectors: np.ndarray) -> np.ndarray:
+    """2-D coordinates when there are too few headlines for UMAP: the first two principal axes."""
+    if len(vectors) < 3:
+        return np.zeros((len(vectors), 2), dtype=np.float32)
+    centred = vectors - vectors.mean(axis=0)
+    _, _, axes = np.linalg.svd(centred, full_matrices=False)
+    return (centred @ axes[:2].T).astype(np.float32)
+
+
+def word_vectors(texts: list[str]) -> "csr_matrix | None":
     """Unit-length TF-IDF vectors of the rarer words of each headline (sparse), or None.
 
     Words in more than 5% of headlines (and more than 50) are left out: they say little about
@@ -51,7 +73,7 @@ def word_vectors(texts: list[str]):
 
 
 def blended_neighbours(
-    vectors: np.ndarray, words, k: int, weight: float, chunk: int = 2048
+    vectors: np.ndarray, words: "csr_matrix | None", k: int, weight: float, chunk: int = 2048
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact k nearest neighbours (self first) under the blended similarity
 
@@ -65,7 +87,7 @@ def blended_neighbours(
     for start in range(0, n, chunk):
         stop = min(n, start + chunk)
         similarity = vectors[start:stop] @ vectors.T
-        if words_t is not None and weight > 0:
+        if words is not None and words_t is not None and weight > 0:
             similarity += weight * (words[start:stop] @ words_t).toarray()
             similarity /= 1.0 + weight
         rows = np.arange(stop - start)
@@ -127,7 +149,7 @@ def _layout(
 
 
 def reduce_embeddings(
-    vectors: np.ndarray, cfg: ReductionConfig, texts: list[str] | None = None, words=None
+    vectors: np.ndarray, cfg: ReductionConfig, texts: list[str] | None = None, words: "csr_matrix | None" = None
 ) -> Reduction:
     """UMAP the unit-length embeddings to `n_components` dimensions and to a 2-D map.
 
@@ -143,3 +165,45 @@ def reduce_embeddings(
     points = _layout(vectors, knn, cfg.n_components, cfg.min_dist, cfg)
     map_xy = _layout(vectors, knn, 2, MAP_MIN_DIST, cfg)
     return Reduction(points=points, map_xy=map_xy)
+
+
+def _store_key(vectors: np.ndarray, texts: list[str], cfg: ReductionConfig) -> str:
+    """Everything a reduction depends on: the exact matrix, the headlines' words (they feed the
+    neighbour graph), the settings, the library versions and this module's source."""
+    settings: dict[str, Any] = {
+        "config": cfg.model_dump(mode="json"),
+        "map_min_dist": MAP_MIN_DIST,
+        "fields": [f.name for f in dataclasses.fields(Reduction)],
+        "texts": hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest(),
+    }
+    return reduction_key(vectors, settings, [Path(__file__)])
+
+
+def reduce_headlines(
+    vectors: np.ndarray,
+    texts: list[str],
+    cfg: ReductionConfig,
+    cache: "Cache | None",
+    words: "csr_matrix | None" = None,
+) -> Reduction:
+    """`reduce_embeddings`, or its stored result for exactly this input and these settings."""
+    if cache is None:
+        return reduce_embeddings(vectors, cfg, texts, words)
+    fields = [f.name for f in dataclasses.fields(Reduction)]
+    key = _store_key(vectors, texts, cfg)
+    try:
+        stored = cache.reductions.load(key)
+    except OSError as exc:
+        log.warning("reduction cache unreadable (%s); recomputing", exc)
+        stored = None
+    if stored is not None and set(stored) == set(fields):
+        cache.stats.reduction = "hit"
+        log.info("UMAP result found in the cache")
+        return Reduction(**stored)
+    cache.stats.reduction = "miss"
+    reduction = reduce_embeddings(vectors, cfg, texts, words)
+    try:
+        cache.reductions.save(key, {name: getattr(reduction, name) for name in fields})
+    except OSError as exc:
+        log.warning("could not store the UMAP result in the cache (%s)", exc)
+    return reduction

@@ -17,27 +17,24 @@ reused.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from cluster.clustering import UNCLUSTERED
 from cluster.config import TrackingConfig
-from cluster.errors import ConfigError
-from cluster.schedule import RunInfo, list_runs
+from cluster.schema import CHANGES
 
 log = logging.getLogger(__name__)
 
 STATE_FILE = "topic_centroids.npz"
 NEW, CONTINUING, GROWING, SHRINKING, FADED = "new", "continuing", "growing", "shrinking", "faded"
-CHANGE_COLUMNS = [
-    "status", "topic_key", "topic_id", "label", "size", "previous_topic_id", "previous_label", "previous_size", "keywords",
-]
 
 
 def format_key(number: int) -> str:
@@ -92,74 +89,6 @@ class PreviousRun:
     next_key: int
 
 
-def _stored_next_key(run: RunInfo) -> int:
-    tracking = run.manifest.get("tracking") or {}
-    try:
-        return int(tracking.get("next_key", 1))
-    except (TypeError, ValueError):
-        return 1
-
-
-def run_fingerprint(config: dict, inputs: list[dict], window: dict | None) -> str:
-    """What makes two runs the same computation: the input files' contents, the date window and
-    every setting that shapes the tables (not where they are written, nor the review files)."""
-    shaping = {key: value for key, value in config.items() if key not in {"output", "review", "cache", "tracking", "input"}}
-    shaping["input"] = {key: value for key, value in (config.get("input") or {}).items() if key != "path"}
-    tracking = {key: value for key, value in (config.get("tracking") or {}).items() if key != "previous"}
-    payload = {
-        "config": shaping,
-        "tracking": tracking,
-        "inputs": sorted(str(item.get("sha256")) for item in inputs),
-        "window": window,
-    }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode("utf-8")).hexdigest()
-
-
-def _fingerprint_of(run: RunInfo) -> str:
-    manifest = run.manifest
-    config = json.loads(json.dumps(manifest.get("config") or {}))
-    return run_fingerprint(config, manifest.get("inputs") or [], manifest.get("window"))
-
-
-def find_previous_run(
-    output_dir: Path, run_id: str, previous: str | None, window_until: str = "", fingerprint: str | None = None
-) -> PreviousRun:
-    """The run to compare with: `previous` if named ("none" for no comparison), else the newest
-    complete run in `output_dir` other than `run_id` (which this run replaces). With a date
-    window, runs whose window ends after this one's are skipped, so rerunning an old week is
-    compared with the week before it. The key counter continues from every run kept there.
-
-    A run with the same `fingerprint` (same input files, window and settings) under another id is
-    a rerun of this one: it is neither compared with nor counted, so a rerun gives the same files.
-    """
-    others = [r for r in list_runs(output_dir) if r.run_id != run_id]
-    if fingerprint is not None:
-        others = [r for r in others if _fingerprint_of(r) != fingerprint]
-    next_key = max([1, *(_stored_next_key(r) for r in others)])
-    if previous == "none":
-        return PreviousRun(None, None, next_key)
-    if previous is not None:
-        named = [r for r in others if r.run_id == previous]
-        if not named:
-            choices = ", ".join(r.run_id for r in others[-5:]) or "none"
-            raise ConfigError(f"--previous {previous!r}: no complete run of that name in {output_dir} (recent runs: {choices})")
-        chosen = named[0]
-    else:
-        candidates = [r for r in others if not window_until or not r.window_until or r.window_until <= window_until]
-        if not candidates:
-            return PreviousRun(None, None, next_key)
-        chosen = max(candidates, key=lambda r: (r.window_until, r.finished_at, r.run_id))
-    path = chosen.path / STATE_FILE
-    try:
-        state = TopicState.load(path)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        if previous is not None:
-            raise ConfigError(f"--previous {previous!r}: cannot read {path} ({exc}); pick another run") from None
-        log.warning("previous run %s has no readable %s (%s); every topic gets a new key", chosen.run_id, STATE_FILE, exc)
-        return PreviousRun(None, None, next_key)
-    return PreviousRun(chosen.run_id, state, next_key)
-
-
 def keyword_jaccard(previous: np.ndarray, current: np.ndarray) -> np.ndarray:
     """Jaccard overlap of the keyword sets of every pair of topics."""
     prev_sets = [set(filter(None, str(k).split("; "))) for k in previous]
@@ -193,8 +122,10 @@ def similarity_matrix(previous: TopicState, current: TopicState, cfg: TrackingCo
         cosine = previous.centroid.astype(np.float64) @ current.centroid.astype(np.float64).T
     else:
         log.warning(
-            "the previous run used another model (%s, now %s); topics are matched by keywords and shared headlines only",
-            previous.model, current.model,
+            "the previous run used another model (%s, now %s); "
+            "topics are matched by keywords and shared headlines only",
+            previous.model,
+            current.model,
         )
         cosine = np.zeros((len(previous.topic_id), len(current.topic_id)))
     similarity = (1 - cfg.keyword_weight) * cosine
@@ -236,26 +167,57 @@ class Tracking:
     previous_size: np.ndarray  # float, NaN for new topics
     previous_label: np.ndarray
     changes: pd.DataFrame
-    report: dict
+    report: dict[str, Any]
+
+
+def _pair_topics(current: TopicState, state: TopicState | None, cfg: TrackingConfig) -> list[tuple[int, int, float]]:
+    """(previous index, current index, similarity) of every matched pair."""
+    if state is None or not len(state.topic_id) or not len(current.topic_id):
+        return []
+    similarity = similarity_matrix(state, current, cfg)
+    # Weighting each pair by the smaller topic's size lets a big continuing story keep its key
+    # rather than lose it to a small fragment whose centroid happens to sit closer.
+    weight = np.minimum.outer(state.size, current.size).astype(float)
+    return [(i, j, float(similarity[i, j])) for i, j in match_topics(similarity, cfg.match_threshold, weight)]
+
+
+def _new_row(current: TopicState, j: int, key: str) -> dict[str, Any]:
+    """The changes.csv row of a topic that has no match in the previous run."""
+    return {
+        "status": NEW, "topic_key": key, "topic_id": int(current.topic_id[j]), "label": str(current.label[j]),
+        "size": int(current.size[j]), "previous_topic_id": None, "previous_label": "", "previous_size": None,
+        "keywords": str(current.keywords[j]),
+    }  # fmt: skip
+
+
+def _faded_row(previous: TopicState, i: int) -> dict[str, Any]:
+    """The changes.csv row of a previous topic left without a successor."""
+    return {
+        "status": FADED, "topic_key": str(previous.topic_key[i]), "topic_id": None, "label": "", "size": 0,
+        "previous_topic_id": int(previous.topic_id[i]), "previous_label": str(previous.label[i]),
+        "previous_size": int(previous.size[i]), "keywords": str(previous.keywords[i]),
+    }  # fmt: skip
+
+
+def _faded(state: TopicState | None, matched: set[int]) -> list[int]:
+    """Previous topics without a successor, largest first."""
+    if state is None:
+        return []
+    unmatched = [i for i in range(len(state.topic_id)) if i not in matched]
+    return sorted(unmatched, key=lambda i: (-int(state.size[i]), int(state.topic_id[i])))
 
 
 def track_topics(current: TopicState, previous: PreviousRun, cfg: TrackingConfig) -> Tracking:
     """Match the current topics to the previous run's and assign keys (pure; no I/O)."""
     n = len(current.topic_id)
-    keys = np.empty(n, dtype=object)
+    keys = np.full(n, None, dtype=object)
     status = np.full(n, NEW, dtype=object)
     previous_size = np.full(n, np.nan)
     previous_label = np.full(n, "", dtype=object)
-    matches: list[tuple[int, int]] = []
     state = previous.state
-    similarity = np.zeros((0, 0))
-    if state is not None and len(state.topic_id) and n:
-        similarity = similarity_matrix(state, current, cfg)
-        # Weighting each pair by the smaller topic's size lets a big continuing story keep its key
-        # rather than lose it to a small fragment whose centroid happens to sit closer.
-        matches = match_topics(similarity, cfg.match_threshold, np.minimum.outer(state.size, current.size).astype(float))
-    matched_similarity = [float(similarity[i, j]) for i, j in matches]
-    for i, j in matches:
+    pairs = _pair_topics(current, state, cfg)
+    for i, j, _ in pairs:
+        assert state is not None  # there are pairs only when there is a previous state
         keys[j] = str(state.topic_key[i])
         previous_size[j] = int(state.size[i])
         previous_label[j] = str(state.label[i])
@@ -265,28 +227,12 @@ def track_topics(current: TopicState, previous: PreviousRun, cfg: TrackingConfig
         if keys[j] is None:
             keys[j] = format_key(next_key)
             next_key += 1
-    matched_previous = {i for i, _ in matches}
-    rows = []
-    for j in range(n):
-        if status[j] == NEW:
-            rows.append({
-                "status": NEW, "topic_key": keys[j], "topic_id": int(current.topic_id[j]), "label": str(current.label[j]),
-                "size": int(current.size[j]), "previous_topic_id": None, "previous_label": "", "previous_size": None,
-                "keywords": str(current.keywords[j]),
-            })
-    faded = [i for i in range(len(state.topic_id))] if state is not None else []
-    faded = sorted((i for i in faded if i not in matched_previous), key=lambda i: (-int(state.size[i]), int(state.topic_id[i])))
-    for i in faded:
-        rows.append({
-            "status": FADED, "topic_key": str(state.topic_key[i]), "topic_id": None, "label": "", "size": 0,
-            "previous_topic_id": int(state.topic_id[i]), "previous_label": str(state.label[i]),
-            "previous_size": int(state.size[i]), "keywords": str(state.keywords[i]),
-        })
-    changes = pd.DataFrame(rows, columns=CHANGE_COLUMNS).astype({"topic_id": "Int64", "previous_topic_id": "Int64", "previous_size": "Int64"})
+    faded = _faded(state, {i for i, _, _ in pairs})
     counts = pd.Series(status).value_counts().to_dict()
+    similarities = [similarity for _, _, similarity in pairs]
     report = {
         "previous_run": previous.run_id,
-        "matched": len(matches),
+        "matched": len(pairs),
         "new": int(counts.get(NEW, 0)),
         "faded": len(faded),
         "growing": int(counts.get(GROWING, 0)),
@@ -294,10 +240,13 @@ def track_topics(current: TopicState, previous: PreviousRun, cfg: TrackingConfig
         "continuing": int(counts.get(CONTINUING, 0)),
         "next_key": next_key,
         "matched_similarity": {
-            "min": round(min(matched_similarity), 4) if matches else None,
-            "median": round(float(np.median(matched_similarity)), 4) if matches else None,
+            "min": round(min(similarities), 4) if pairs else None,
+            "median": round(float(np.median(similarities)), 4) if pairs else None,
         },
     }
+    rows = [_new_row(current, j, str(keys[j])) for j in range(n) if status[j] == NEW]
+    rows += [_faded_row(state, i) for i in faded] if state is not None else []
+    changes = pd.DataFrame(rows, columns=CHANGES.names).astype(CHANGES.optional_ints())
     return Tracking(keys, status, previous_size, previous_label, changes, report)
 
 
@@ -319,7 +268,9 @@ def topic_state(
         size=clustered["size"].to_numpy(dtype=np.int64),
         label=clustered["label"].to_numpy(dtype=str),
         keywords=clustered["keywords"].to_numpy(dtype=str),
-        centroid=np.stack([centroids[int(t)] for t in ids]).astype(np.float32) if len(ids) else np.zeros((0, dimension), np.float32),
+        centroid=np.stack([centroids[int(t)] for t in ids]).astype(np.float32)
+        if len(ids)
+        else np.zeros((0, dimension), np.float32),
         text_hash=text_hashes(texts),
         text_topic=np.asarray(text_topics, dtype=np.int64),
         text_rows=np.asarray(text_rows, dtype=np.int64),
@@ -344,6 +295,35 @@ def add_tracking_columns(
     )
     topics["previous_label"] = ["" if j is None else tracking.previous_label[j] for j in rows]
     headlines = headlines.copy()
-    position = headlines.columns.get_loc("topic_id") + 1
+    position = list(headlines.columns).index("topic_id") + 1
     headlines.insert(position, "topic_key", [key_of.get(int(t), "") for t in headlines["topic_id"]])
     return topics, headlines
+
+
+@dataclass(frozen=True)
+class Tracked:
+    """The tables with keys and statuses, what matching found, and what the next run needs."""
+
+    topics: pd.DataFrame
+    headlines: pd.DataFrame
+    tracking: Tracking
+    state: TopicState
+
+
+def track_run(
+    topics: pd.DataFrame,
+    headlines: pd.DataFrame,
+    centroids: dict[int, np.ndarray],
+    texts: list[str],
+    text_topics: np.ndarray,
+    text_rows: np.ndarray,
+    model: str,
+    previous: PreviousRun | None,
+    cfg: TrackingConfig,
+) -> Tracked:
+    """The track stage: match this run's topics to `previous` and add the tracking columns."""
+    state = topic_state(topics, centroids, texts, text_topics, text_rows, model)
+    tracking = track_topics(state, previous or PreviousRun(None, None, 1), cfg)
+    state = dataclasses.replace(state, topic_key=tracking.keys.astype(str))
+    topics, headlines = add_tracking_columns(topics, headlines, state, tracking)
+    return Tracked(topics, headlines, tracking, state)

@@ -1,22 +1,27 @@
-"""Write stage: spreadsheet-safe CSVs and the manifest, published atomically as a run folder."""
+"""Write stage: spreadsheet-safe CSVs, the manifest and the review files of a run, handed to
+`runs.publish_run`, which makes the run folder appear whole or not at all."""
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
-import tempfile
+import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import pandas as pd
 
+from cluster.runs import MANIFEST, publish_run
+from cluster.schema import CHANGES, FORMULA_TRIGGERS, HEADLINES, REJECTED, TOPICS, Table
+from cluster.track import STATE_FILE
+
+if TYPE_CHECKING:
+    from cluster.config import ReviewConfig
+    from cluster.pipeline import RunResult
+
 log = logging.getLogger(__name__)
 
-# A spreadsheet evaluates a cell that starts with one of these as a formula (CSV injection).
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-LATEST = "latest"
+Writer = Callable[[Path], None]
 
 
 def spreadsheet_safe(value: Any) -> Any:
@@ -41,46 +46,65 @@ def write_json(data: dict[str, Any], path: Path) -> None:
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
 
 
-def publish_run(output_dir: Path, run_id: str, writers: dict[str, Callable[[Path], None]]) -> Path:
-    """Write every file into a hidden temporary folder beside the destination, then rename it to
-    `<output_dir>/<run_id>` and point `<output_dir>/latest` at it.
-
-    If anything fails, the temporary folder is removed and no run folder appears. A run folder
-    with the same id is replaced: the old one is moved aside, the new one renamed in, and only
-    then is the old one deleted.
-    """
-    output_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{run_id}.", suffix=".partial", dir=output_dir))
-    destination = output_dir / run_id
-    retired = None
-    try:
-        for name, writer in writers.items():
-            writer(staging / name)
-        os.chmod(staging, 0o755)  # mkdtemp makes it private; a run folder is for sharing
-        if destination.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{run_id}.", suffix=".old", dir=output_dir))
-            os.replace(destination, retired / run_id)
-        os.replace(staging, destination)
-        if retired is not None:
-            shutil.rmtree(retired, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        if retired is not None and not destination.exists() and (retired / run_id).exists():
-            os.replace(retired / run_id, destination)  # put the old run back
-            shutil.rmtree(retired, ignore_errors=True)
-        raise
-    point_latest(output_dir, run_id)
-    return destination
+def table_writer(frame: pd.DataFrame, table: Table) -> Writer:
+    """A writer for one output table, checked against its schema first."""
+    table.check(frame)
+    return lambda path: write_csv(frame, path)
 
 
-def point_latest(output_dir: Path, run_id: str) -> None:
-    """Atomically repoint the `latest` symlink at a run folder."""
-    link = output_dir / LATEST
-    temporary = output_dir / f".{LATEST}.{os.getpid()}"
-    try:
-        if temporary.is_symlink() or temporary.exists():
-            temporary.unlink()
-        temporary.symlink_to(run_id, target_is_directory=True)
-        os.replace(temporary, link)
-    except OSError as exc:  # e.g. a file system without symlinks
-        log.warning("could not update %s (%s); the run folder is complete", link, exc)
+def _timed(name: str, writer: Writer, seconds: dict[str, float]) -> Writer:
+    def write(path: Path) -> None:
+        log.info("writing %s", name)
+        start = time.perf_counter()
+        writer(path)
+        seconds[name] = round(time.perf_counter() - start, 3)
+
+    return write
+
+
+def write_run(
+    result: "RunResult",
+    output_dir: Path,
+    review: "ReviewConfig",
+    total_seconds: float | None = None,
+    extra_writers: dict[str, Writer] | None = None,
+) -> Path:
+    """Publish the run folder atomically, review files included (as `review` asks); returns its path."""
+    from cluster.review import ReviewTables, review_writers
+
+    manifest = dict(result.manifest)
+    writers: dict[str, Writer] = {
+        TOPICS.file: table_writer(result.topics, TOPICS),
+        HEADLINES.file: table_writer(result.headlines, HEADLINES),
+        REJECTED.file: table_writer(result.rejected, REJECTED),
+    }
+    if result.changes is not None:
+        writers[CHANGES.file] = table_writer(result.changes, CHANGES)
+    if result.topic_state is not None:
+        writers[STATE_FILE] = result.topic_state.save
+    tables = ReviewTables(
+        topics=result.topics,
+        headlines=result.headlines,
+        manifest=manifest,
+        changes=result.changes,
+        text_column=result.text_column,
+    )
+    # review files are timed one by one, so run.json shows what they cost
+    review_seconds: dict[str, float] = {}
+    for name, writer in review_writers(tables, review).items():
+        writers[name] = _timed(name, writer, review_seconds)
+    start = time.perf_counter()
+
+    # the manifest is written last, so it can record how long the other files took
+    def write_manifest(path: Path) -> None:
+        manifest["seconds"] = {**manifest["seconds"], "write": round(time.perf_counter() - start, 3)}
+        if review_seconds:
+            manifest["seconds"]["review"] = round(sum(review_seconds.values()), 3)
+            manifest["review_seconds"] = review_seconds
+        if total_seconds is not None:
+            manifest["seconds"]["total"] = round(total_seconds + time.perf_counter() - start, 3)
+        write_json(manifest, path)
+
+    writers.update(extra_writers or {})
+    writers[MANIFEST] = write_manifest
+    return publish_run(output_dir, result.run_id, writers)

@@ -44,7 +44,7 @@ def read_output(path: Path) -> pd.DataFrame:
 @pytest.fixture(scope="session", autouse=True)
 def private_cache_dir(tmp_path_factory) -> Path:
     """Every test's runs use a temporary embedding cache, never the user's ~/.cache."""
-    from cluster.cache import CACHE_DIR_ENV
+    from cluster.store import CACHE_DIR_ENV
 
     path = tmp_path_factory.mktemp("cache")
     with pytest.MonkeyPatch.context() as patch:
@@ -79,7 +79,7 @@ def example_rerun(example_run, tmp_path_factory) -> CliRun:
 
 
 CRAFTED_HEADLINES = [
-    "=HYPERLINK(\"http://evil.example\",\"click\")",
+    '=HYPERLINK("http://evil.example","click")',
     "+44 dial now for prizes",
     "-5% drop in shares as markets wobble",
     "@everyone the meeting is moved",

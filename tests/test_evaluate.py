@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from cluster.cli import app
 from cluster.evaluate import evaluate_topics, singletons
+
 from conftest import EXAMPLE_CONFIG, read_output
 
 
@@ -31,8 +32,19 @@ def evaluated(tmp_path_factory):
     out = tmp_path_factory.mktemp("evaluate")
     result = CliRunner().invoke(
         app,
-        ["evaluate", "--config", str(EXAMPLE_CONFIG), "--label-column", "story", "--category-column", "label",
-         "--output-dir", str(out), "--run-id", "eval"],
+        [
+            "evaluate",
+            "--config",
+            str(EXAMPLE_CONFIG),
+            "--label-column",
+            "story",
+            "--category-column",
+            "label",
+            "--output-dir",
+            str(out),
+            "--run-id",
+            "eval",
+        ],
         catch_exceptions=False,
     )
     assert result.exit_code == 0, result.stderr
@@ -60,7 +72,8 @@ def test_labels_never_reach_the_pipeline(evaluated):
 
 def test_missing_label_column_is_a_clear_error(tmp_path):
     result = CliRunner().invoke(
-        app, ["evaluate", "--config", str(EXAMPLE_CONFIG), "--label-column", "storyid", "--output-dir", str(tmp_path / "o")]
+        app,
+        ["evaluate", "--config", str(EXAMPLE_CONFIG), "--label-column", "storyid", "--output-dir", str(tmp_path / "o")],
     )
     assert result.exit_code == 2
     assert "label column 'storyid' not found" in result.stderr and "did you mean 'story'" in result.stderr

@@ -17,7 +17,9 @@ def execute(run_dir, monkeypatch, tmp_path) -> str:
     monkeypatch.setenv("CLUSTER_RUN_DIR", str(run_dir))
     monkeypatch.delenv("CLUSTER_COMPARE_DIR", raising=False)
     notebook = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    NotebookClient(
+        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
     texts = []
     for cell in notebook.cells:
         for output in cell.get("outputs", []):

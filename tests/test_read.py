@@ -40,7 +40,10 @@ def test_tsv_parquet_jsonl_and_gzip(tmp_path):
 
 def test_plain_text_is_one_headline_a_line(tmp_path):
     (tmp_path / "list.txt").write_text("First headline\n\nSecond headline\n", encoding="utf-8")
-    assert read_headlines(str(tmp_path / "list.txt")).frame["headline"].tolist() == ["First headline", "Second headline"]
+    assert read_headlines(str(tmp_path / "list.txt")).frame["headline"].tolist() == [
+        "First headline",
+        "Second headline",
+    ]
 
 
 def test_folder_and_glob_read_files_in_name_order(tmp_path):
@@ -55,7 +58,9 @@ def test_folder_and_glob_read_files_in_name_order(tmp_path):
 
 def test_named_encoding_is_used(tmp_path):
     (tmp_path / "win.csv").write_bytes("headline\nCafé prices rise\n".encode("cp1252"))
-    assert read_headlines(str(tmp_path / "win.csv"), encoding="cp1252").frame["headline"].tolist() == ["Café prices rise"]
+    assert read_headlines(str(tmp_path / "win.csv"), encoding="cp1252").frame["headline"].tolist() == [
+        "Café prices rise"
+    ]
 
 
 def test_glob_matching_nothing(tmp_path):

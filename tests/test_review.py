@@ -14,9 +14,11 @@ import pytest
 from openpyxl import load_workbook
 
 from cluster.config import ReviewConfig
-from cluster.pipeline import RunResult, write_result
+from cluster.pipeline import RunResult
 from cluster.review import ReviewTables, read_run, review_files, review_writers
 from cluster.review.report import render_report
+from cluster.write import write_run
+
 from conftest import CRAFTED_HEADLINES, read_output
 
 REVIEW_FILES = ["report.html", "topic_map.html", "topic_map.png", "topics.xlsx"]
@@ -67,13 +69,17 @@ def test_every_run_writes_the_review_files_and_times_them(example_run):
     assert manifest["seconds"]["review"] <= manifest["seconds"]["write"] <= manifest["seconds"]["total"]
 
 
+def result_from(tables: ReviewTables, run_id: str, headlines: pd.DataFrame | None = None) -> RunResult:
+    """A run's result rebuilt from its folder's tables."""
+    headlines = tables.headlines if headlines is None else headlines
+    rejected = pd.DataFrame({"headline": [], "reason": []})
+    return RunResult(run_id, tables.topics, headlines, rejected, tables.manifest, tables.text_column, np.zeros((1, 1)))
+
+
 def test_config_switches_turn_review_files_off(example_run, tmp_path):
-    """write_result honours the run's review section; the tables are the real run's, read back."""
+    """write_run honours the review settings; the tables are the real run's, read back."""
     tables = read_run(example_run.folder)
-    manifest = json.loads(json.dumps(tables.manifest))
-    manifest["config"]["review"] = {"workbook": False, "map": True, "report": False}
-    result = RunResult(tables.topics, tables.headlines, pd.DataFrame({"reason": []}), manifest, np.zeros((1, 1)))
-    folder = write_result(result, tmp_path, "switched")
+    folder = write_run(result_from(tables, "switched"), tmp_path, ReviewConfig(workbook=False, map=True, report=False))
     assert sorted(p.name for p in folder.iterdir()) == sorted(
         ["headlines.csv", "rejected.csv", "run.json", "topic_map.html", "topic_map.png", "topics.csv"]
     )
@@ -82,10 +88,9 @@ def test_config_switches_turn_review_files_off(example_run, tmp_path):
 
 def test_a_failing_review_writer_leaves_no_run_folder(example_run, tmp_path):
     tables = read_run(example_run.folder)
-    broken = tables.headlines.drop(columns=["map_x"])  # the map cannot be drawn without coordinates
-    result = RunResult(tables.topics, broken, pd.DataFrame({"reason": []}), tables.manifest, np.zeros((1, 1)))
-    with pytest.raises(KeyError):
-        write_result(result, tmp_path, "broken")
+    broken = tables.headlines.assign(map_x="nowhere")  # the map cannot be drawn without coordinates
+    with pytest.raises(ValueError):
+        write_run(result_from(tables, "broken", broken), tmp_path, ReviewConfig())
     assert list(tmp_path.iterdir()) == []
 
 
@@ -143,7 +148,8 @@ def test_workbook_headlines_sorted_by_topic_then_confidence(example_run):
     book = load_workbook(example_run.folder / "topics.xlsx")
     rows = sheet_rows(book["Headlines"])
     header = list(rows[0])
-    assert header[:5] == ["topic_id", "topic_key", "topic_label", "topic_confidence", "headline"], "the reviewer's columns first"
+    reviewer = ["topic_id", "topic_key", "topic_label", "topic_confidence", "headline"]
+    assert header[:5] == reviewer, "the reviewer's columns first"
     csv = read_output(example_run.folder / "headlines.csv")
     assert len(rows) - 1 == len(csv)
     assert sorted(r[header.index("headline")] for r in rows[1:]) == sorted(csv.headline)
@@ -211,7 +217,7 @@ def test_formula_and_markup_headlines_are_text_in_the_map(crafted_run):
     for headline in FORMULA_LIKE:
         assert headline in payload["h"], "stored as written, no apostrophe"
     raw = path.read_text(encoding="utf-8")
-    data_block = raw[raw.index('id="map-data">'):]
+    data_block = raw[raw.index('id="map-data">') :]
     data_block = data_block[: data_block.index("</script>")]
     assert "<" not in data_block.split(">", 1)[1], "no raw markup inside the data block"
 
@@ -282,12 +288,84 @@ def test_tracking_columns_show_in_workbook_and_report(example_run, tmp_path):
     report = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert "What changed since the previous run" in report
     new_topics = tables.topics[tables.topics.status == "new"]
-    section = report[report.index("<h3>New topics</h3>"): report.index("<h3>Growing topics</h3>")]
+    section = report[report.index("<h3>New topics</h3>") : report.index("<h3>Growing topics</h3>")]
     for label in new_topics.label:
         assert label.replace("&", "&amp;") in section
-    faded = report[report.index("<h3>Faded since the previous run</h3>"):]
+    faded = report[report.index("<h3>Faded since the previous run</h3>") :]
     assert "=Old &lt;b&gt;story&lt;/b&gt; &amp; more" in faded and "41 last run" in faded
     assert '<span class="status new">new</span>' in report
+
+
+class GridItems(HTMLParser):
+    """The grid items of `<div class="changes">` in report.html: for each, the tags directly
+    inside it and its text."""
+
+    VOID = {"br", "hr", "img", "input", "meta", "link", "wbr"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.depth = 0
+        self.grid: int | None = None  # the depth of the grid element while inside it
+        self.items: list[dict] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.VOID:
+            return
+        self.depth += 1
+        if self.grid is None:
+            if tag == "div" and "changes" in (dict(attrs).get("class") or "").split():
+                self.grid = self.depth
+        elif self.depth == self.grid + 1:
+            self.items.append({"children": [], "text": ""})
+        elif self.depth == self.grid + 2:
+            self.items[-1]["children"].append(tag)
+
+    def handle_endtag(self, tag):
+        if tag in self.VOID:
+            return
+        if self.depth == self.grid:
+            self.grid = None
+        self.depth -= 1
+
+    def handle_data(self, data):
+        if self.grid is not None and self.depth > self.grid:
+            self.items[-1]["text"] += data
+
+
+def test_report_keeps_each_change_heading_with_its_list():
+    """`.changes` is a grid: each status's heading and its list (or "None.") must be one grid
+    item, else the lists land in the next column, under the wrong heading."""
+    topics = pd.DataFrame(
+        {
+            "topic_id": pd.array([0, 1, 2, -1], dtype="Int64"),
+            "label": ["Alpha story", "Beta story", "Gamma story", "unclustered"],
+            "size": pd.array([5, 4, 3, 2], dtype="Int64"),
+            "share": [5 / 14, 4 / 14, 3 / 14, 2 / 14],
+            "keywords": ["alpha", "beta", "gamma", ""],
+            "representative_1": ["Alpha one", "Beta one", "Gamma one", ""],
+            "topic_key": ["T0001", "T0002", "T0003", ""],
+            "status": ["new", "new", "continuing", ""],
+            "previous_size": pd.array([None, None, 3, None], dtype="Int64"),
+        }
+    )
+    changes = pd.DataFrame(
+        {
+            "topic_key": ["T0009"],
+            "status": ["faded"],
+            "label": ["Delta story"],
+            "size": pd.array([None], dtype="Int64"),
+            "previous_size": pd.array([7], dtype="Int64"),
+        }
+    )
+    html = render_report(ReviewTables(topics, pd.DataFrame(), {"run_id": "grid"}, changes))
+    parser = GridItems()
+    parser.feed(html)
+    cells = [item["children"] for item in parser.items]
+    assert cells == [["h3", "ul"], ["h3", "p"], ["h3", "ul"]], f"each heading and its list in one grid item: {cells}"
+    new, growing, faded = (item["text"] for item in parser.items)
+    assert new.startswith("New topics") and "Alpha story" in new and "Beta story" in new
+    assert growing == "Growing topicsNone."
+    assert faded.startswith("Faded since the previous run") and "Delta story" in faded and "7 last run" in faded
 
 
 def test_report_escapes_every_text(example_run):
@@ -309,7 +387,17 @@ def test_cli_start_up_and_config_errors_import_no_heavy_library():
     import subprocess
     import sys
 
-    heavy = ("torch", "sentence_transformers", "umap", "numba", "sklearn", "scipy", "matplotlib", "plotly", "xlsxwriter")
+    heavy = (
+        "torch",
+        "sentence_transformers",
+        "umap",
+        "numba",
+        "sklearn",
+        "scipy",
+        "matplotlib",
+        "plotly",
+        "xlsxwriter",
+    )
     code = (
         "import sys\n"
         "from typer.testing import CliRunner\n"

@@ -1,20 +1,16 @@
-"""Topic tracking: Hungarian matching on hand-made centroids, key assignment, statuses, and
-finding the previous run. Real runs are in test_track_runs.py."""
+"""Topic tracking: Hungarian matching on hand-made centroids, key assignment and statuses.
+Finding the previous run is in test_runs.py; real runs are in test_scenario_weekly.py."""
 
 from __future__ import annotations
-
-import json
 
 import numpy as np
 import pytest
 
 from cluster.config import TrackingConfig
-from cluster.errors import ConfigError
 from cluster.track import (
     STATE_FILE,
     PreviousRun,
     TopicState,
-    find_previous_run,
     match_topics,
     size_status,
     text_hashes,
@@ -104,8 +100,11 @@ def test_growing_and_shrinking_thresholds(size, status):
 def test_shared_headlines_decide_between_two_similar_candidates():
     """Two old topics with the same centroid: the one whose headlines reappear wins."""
     previous = state(
-        [[1, 0, 0], [1, 0.02, 0]], [10, 10], keys=["T0001", "T0002"],
-        texts=["old story a", "Storm hits coast"], text_topics=[0, 1],
+        [[1, 0, 0], [1, 0.02, 0]],
+        [10, 10],
+        keys=["T0001", "T0002"],
+        texts=["old story a", "Storm hits coast"],
+        text_topics=[0, 1],
     )
     current = state([[1, 0.01, 0]], [1], texts=["STORM hits coast"], text_topics=[0])
     tracking = track_topics(current, PreviousRun("p", previous, 3), TrackingConfig(overlap_weight=0.5))
@@ -126,35 +125,3 @@ def test_state_file_round_trip(tmp_path):
     assert loaded.topic_key.tolist() == ["T0001", "T0009"] and loaded.model == "m/3"
     assert np.array_equal(loaded.centroid, original.centroid)
     assert np.array_equal(loaded.text_hash, original.text_hash)
-
-
-def fake_run(output_dir, run_id, finished, until="", next_key=1, keys=("T0001",)):
-    folder = output_dir / run_id
-    folder.mkdir(parents=True)
-    manifest = {"run_id": run_id, "finished_at": finished, "window": {"since": "", "until": until}, "tracking": {"next_key": next_key}}
-    (folder / "run.json").write_text(json.dumps(manifest))
-    state([[1, 0, 0]] * len(keys), [5] * len(keys), keys=list(keys)).save(folder / STATE_FILE)
-    return folder
-
-
-def test_previous_run_is_the_newest_complete_one_other_than_the_one_being_replaced(tmp_path):
-    fake_run(tmp_path, "w1", "2026-11-20T06:00:00+00:00", next_key=4)
-    fake_run(tmp_path, "w2", "2026-11-27T06:00:00+00:00", next_key=9)
-    (tmp_path / ".w3.abc.partial").mkdir()  # a run being written: ignored
-    (tmp_path / "notes").mkdir()  # no run.json: ignored
-    found = find_previous_run(tmp_path, "w3", None)
-    assert (found.run_id, found.next_key) == ("w2", 9)
-    replaced = find_previous_run(tmp_path, "w2", None)  # rerunning w2 compares with w1
-    assert (replaced.run_id, replaced.next_key) == ("w1", 4)
-    assert find_previous_run(tmp_path, "w3", "w1").run_id == "w1"
-    assert find_previous_run(tmp_path, "w3", "none").state is None
-    with pytest.raises(ConfigError, match="--previous 'nope': no complete run"):
-        find_previous_run(tmp_path, "w3", "nope")
-
-
-def test_rerunning_an_old_week_compares_with_the_week_before_it(tmp_path):
-    fake_run(tmp_path, "2026-W47", "2026-11-24T06:00:00+00:00", until="2026-11-22", next_key=5)
-    fake_run(tmp_path, "2026-W49", "2026-12-08T06:00:00+00:00", until="2026-12-06", next_key=12)
-    found = find_previous_run(tmp_path, "2026-W48", None, window_until="2026-11-29")
-    assert found.run_id == "2026-W47"
-    assert found.next_key == 12, "keys handed out by any run kept there are never reused"

@@ -10,10 +10,13 @@ fast.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from cluster.config import ReviewConfig
 from cluster.review.tables import ReviewTables, read_run
+
+if TYPE_CHECKING:
+    from cluster.review.topic_map import MapData
 
 MAP_HTML = "topic_map.html"
 MAP_PNG = "topic_map.png"
@@ -44,9 +47,9 @@ def review_writers(tables: ReviewTables, settings: ReviewConfig) -> dict[str, Ca
         writers[WORKBOOK] = lambda path: write_workbook(tables, path)
     if settings.map:
         # the map data is shared by the PNG and the HTML; build it once, on first use
-        cache: dict[str, object] = {}
+        cache: dict[str, MapData] = {}
 
-        def data():
+        def data() -> MapData:
             if "map" not in cache:
                 cache["map"] = build_map_data(tables, n_labels=settings.map_labels)
             return cache["map"]

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from cluster import __version__
+from cluster.review.pages import fill, read_template
 from cluster.review.tables import ReviewTables, clustered_topics
 
 # Tracking statuses shown as their own sections, in this order, with their headings.
@@ -29,6 +30,10 @@ def _number(value: Any) -> str:
         return ""
 
 
+def _share(value: Any) -> str:
+    return f"{float(value):.1%}"
+
+
 def _facts(tables: ReviewTables) -> list[tuple[str, str]]:
     manifest = tables.manifest
     counts = manifest.get("counts", {})
@@ -37,7 +42,7 @@ def _facts(tables: ReviewTables) -> list[tuple[str, str]]:
         ("Headlines", _number(counts.get("accepted", len(tables.headlines)))),
         ("Distinct headlines", _number(counts.get("unique"))),
         ("Topics", _number(manifest.get("topics", len(clustered_topics(tables.topics))))),
-        ("Unassigned", f"{_number(manifest.get('unclustered_rows'))} ({float(manifest.get('unclustered_share', 0)):.1%})"),
+        ("Unassigned", f"{_number(manifest.get('unclustered_rows'))} ({_share(manifest.get('unclustered_share', 0))})"),
         ("Rejected rows", _number(counts.get("rejected"))),
     ]
     if window:
@@ -64,7 +69,8 @@ def _topic_card(row: pd.Series) -> str:
     sources = f" · {_number(row.get('n_sources'))} sources" if _number(row.get("n_sources")) else ""
     return (
         f'<section class="topic"><h3>{_text(row["label"])} {badges}</h3>'
-        f'<p class="meta">{ident} · <b>{_number(row["size"])}</b> headlines ({float(row["share"]):.1%}){dates}{sources}</p>'
+        f'<p class="meta">{ident} · <b>{_number(row["size"])}</b> headlines ({_share(row["share"])})'
+        f"{dates}{sources}</p>"
         f'<p class="keywords">{_text(row["keywords"])}</p>'
         f"<ul>{reps_html}</ul></section>"
     )
@@ -73,11 +79,9 @@ def _topic_card(row: pd.Series) -> str:
 def _change_rows(tables: ReviewTables, status: str) -> pd.DataFrame:
     """Topics with a tracking status: new and growing ones from this run's topic table, faded
     ones (which exist only in the previous run) from the changes table."""
-    topics_have = "status" in tables.topics.columns
-    changes_have = tables.changes is not None and "status" in tables.changes.columns
-    if status in {"new", "growing"} and topics_have:
+    if status in {"new", "growing"} and "status" in tables.topics.columns:
         source = tables.topics
-    elif changes_have:
+    elif tables.changes is not None and "status" in tables.changes.columns:
         source = tables.changes
     else:
         return pd.DataFrame()
@@ -92,7 +96,16 @@ def _change_list(rows: pd.DataFrame) -> str:
         now, before = _number(row.get("size")), _number(row.get("previous_size"))
         sizes = f"{before} → {now}" if now and before else now or (f"{before} last run" if before else "")
         items.append(f"<li><b>{label}</b>{f' ({key})' if key else ''}{f' · {sizes}' if sizes else ''}</li>")
-    return f"<ul>{''.join(items)}</ul>" if items else "<p class=\"none\">None.</p>"
+    return f"<ul>{''.join(items)}</ul>" if items else '<p class="none">None.</p>'
+
+
+def _changes(tables: ReviewTables) -> str:
+    """The tracking section: one grid cell per status, its heading and its list together."""
+    parts = [
+        f'<section class="change"><h3>{heading}</h3>{_change_list(_change_rows(tables, status))}</section>'
+        for status, heading in CHANGE_SECTIONS
+    ]
+    return f'<h2>What changed since the previous run</h2><div class="changes">{"".join(parts)}</div>'
 
 
 def render_report(tables: ReviewTables, n_topics: int = 20, map_link: str | None = "topic_map.html") -> str:
@@ -101,12 +114,11 @@ def render_report(tables: ReviewTables, n_topics: int = 20, map_link: str | None
     facts = "".join(f"<div><dt>{label}</dt><dd>{value}</dd></div>" for label, value in _facts(tables))
     topics = clustered_topics(tables.topics)
     largest = topics.head(n_topics)
-    cards = "".join(_topic_card(row) for _, row in largest.iterrows()) or '<p class="none">No topic was found this run.</p>'
-    more = f"<p>{len(topics) - len(largest):,} smaller topics are in topics.xlsx and topics.csv.</p>" if len(topics) > len(largest) else ""
-    changes = ""
-    if tables.has_tracking:
-        parts = [f"<h3>{heading}</h3>{_change_list(_change_rows(tables, status))}" for status, heading in CHANGE_SECTIONS]
-        changes = f'<h2>What changed since the previous run</h2><div class="changes">{"".join(parts)}</div>'
+    cards = "".join(_topic_card(row) for _, row in largest.iterrows())
+    cards = cards or '<p class="none">No topic was found this run.</p>'
+    smaller = len(topics) - len(largest)
+    more = f"<p>{smaller:,} smaller topics are in topics.xlsx and topics.csv.</p>" if smaller > 0 else ""
+    changes = _changes(tables) if tables.has_tracking else ""
     link = (
         f'<p class="maplink"><a href="{escape(map_link, quote=True)}">Open the interactive topic map</a> '
         f"(every headline, searchable; a static copy is topic_map.png)</p>"
@@ -115,12 +127,13 @@ def render_report(tables: ReviewTables, n_topics: int = 20, map_link: str | None
     )
     warnings = "".join(f"<li>{_text(w)}</li>" for w in tables.manifest.get("warnings", []))
     warnings_html = f'<ul class="warnings">{warnings}</ul>' if warnings else ""
-    return _PAGE.format(
+    return fill(
+        read_template("report.html"),
         title=escape(title),
         facts=facts,
         warnings=warnings_html,
         link=link,
-        n_largest=len(largest),
+        n_largest=str(len(largest)),
         cards=cards,
         more=more,
         changes=changes,
@@ -131,48 +144,3 @@ def render_report(tables: ReviewTables, n_topics: int = 20, map_link: str | None
 def write_report(tables: ReviewTables, path: Path, n_topics: int = 20, map_link: str | None = "topic_map.html") -> None:
     """Write report.html."""
     path.write_text(render_report(tables, n_topics, map_link), encoding="utf-8", newline="\n")
-
-
-_PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<style>
-  body {{ font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #222; max-width: 1100px; margin: 0 auto; padding: 16px 20px 40px; line-height: 1.4; }}
-  h1 {{ font-size: 24px; margin: 8px 0 12px; }}
-  h2 {{ font-size: 19px; margin: 26px 0 8px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }}
-  dl.facts {{ display: flex; flex-wrap: wrap; gap: 10px 28px; margin: 0; }}
-  dl.facts div {{ min-width: 110px; }}
-  dt {{ font-size: 12px; color: #666; text-transform: uppercase; letter-spacing: .04em; }}
-  dd {{ margin: 0; font-size: 18px; font-weight: 600; }}
-  .maplink {{ font-size: 16px; margin: 16px 0; }}
-  .topics {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(330px, 1fr)); gap: 12px; }}
-  section.topic {{ border: 1px solid #ddd; border-radius: 6px; padding: 8px 12px; }}
-  section.topic h3 {{ font-size: 16px; margin: 2px 0 4px; }}
-  .meta {{ font-size: 13px; color: #555; margin: 0 0 4px; }}
-  .keywords {{ font-size: 13px; color: #245; margin: 0 0 4px; }}
-  section.topic ul {{ margin: 4px 0; padding-left: 18px; font-size: 14px; }}
-  .status {{ font-size: 11px; font-weight: 600; padding: 1px 6px; border-radius: 8px; background: #eee; vertical-align: middle; }}
-  .status.new {{ background: #d8f0d8; }} .status.growing {{ background: #fde7c8; }} .status.shrinking {{ background: #e6e6f5; }}
-  .changes {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); gap: 0 20px; }}
-  .changes h3 {{ font-size: 15px; margin: 6px 0; }}
-  .none {{ color: #777; }}
-  .warnings {{ color: #8a4b00; }}
-  footer {{ margin-top: 30px; font-size: 12px; color: #777; }}
-</style>
-</head>
-<body>
-<h1>{title}</h1>
-<dl class="facts">{facts}</dl>
-{warnings}
-{link}
-{changes}
-<h2>The {n_largest} largest topics</h2>
-<div class="topics">{cards}</div>
-{more}
-<footer>Made by headline-cluster {version}. Every topic and headline is in topics.xlsx; the run's settings are in run.json.</footer>
-</body>
-</html>
-"""

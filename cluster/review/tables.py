@@ -12,21 +12,8 @@ import pandas as pd
 
 from cluster.clustering import UNCLUSTERED
 from cluster.errors import InputError
-from cluster.write import FORMULA_TRIGGERS
-
-# columns that are numbers in the run's CSVs; everything else is text
-NUMERIC_COLUMNS = {
-    "topic_id": "Int64",
-    "size": "Int64",
-    "share": "float",
-    "cohesion": "float",
-    "n_sources": "Int64",
-    "topic_confidence": "float",
-    "map_x": "float",
-    "map_y": "float",
-    "previous_size": "Int64",
-    "previous_topic_id": "Int64",
-}
+from cluster.runs import MANIFEST
+from cluster.schema import CHANGES, HEADLINES, TOPICS, read_table
 
 
 @dataclass(frozen=True)
@@ -41,10 +28,7 @@ class ReviewTables:
     headlines: pd.DataFrame
     manifest: dict[str, Any] = field(repr=False)
     changes: pd.DataFrame | None = None
-
-    @property
-    def text_column(self) -> str:
-        return str(self.manifest.get("config", {}).get("input", {}).get("text_column", "headline"))
+    text_column: str = "headline"  # the headline column of the input (`input.text_column`)
 
     @property
     def run_id(self) -> str:
@@ -70,35 +54,19 @@ def headline_order(headlines: pd.DataFrame) -> np.ndarray:
     return np.lexsort((np.arange(len(headlines)), -confidence, topic_rank))
 
 
-def unescape_cell(value: str) -> str:
-    """Undo the CSV writer's formula guard: `'=1+2` was written for the headline `=1+2`."""
-    if len(value) > 1 and value[0] == "'" and value[1:].startswith(FORMULA_TRIGGERS):
-        return value[1:]
-    return value
-
-
-def _read_table(path: Path) -> pd.DataFrame:
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    for column in frame.columns:
-        if column in NUMERIC_COLUMNS:
-            numbers = pd.to_numeric(frame[column].replace("", np.nan))
-            frame[column] = numbers.astype(NUMERIC_COLUMNS[column])
-        else:
-            frame[column] = frame[column].map(unescape_cell)
-    return frame
-
-
 def read_run(folder: Path | str) -> ReviewTables:
     """Read a run folder's topics.csv, headlines.csv, run.json (and changes.csv if present) back
     into typed tables, text cells as they were in the input."""
     folder = Path(folder)
-    missing = [name for name in ("topics.csv", "headlines.csv", "run.json") if not (folder / name).is_file()]
+    missing = [name for name in (TOPICS.file, HEADLINES.file, MANIFEST) if not (folder / name).is_file()]
     if missing:
         raise InputError(f"{folder} is not a complete run folder: {', '.join(missing)} missing")
-    changes_path = folder / "changes.csv"
+    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    changes_path = folder / CHANGES.file
     return ReviewTables(
-        topics=_read_table(folder / "topics.csv"),
-        headlines=_read_table(folder / "headlines.csv"),
-        manifest=json.loads((folder / "run.json").read_text(encoding="utf-8")),
-        changes=_read_table(changes_path) if changes_path.is_file() else None,
+        topics=read_table(folder / TOPICS.file, TOPICS),
+        headlines=read_table(folder / HEADLINES.file, HEADLINES),
+        manifest=manifest,
+        changes=read_table(changes_path, CHANGES) if changes_path.is_file() else None,
+        text_column=str(manifest.get("config", {}).get("input", {}).get("text_column", "headline")),
     )

@@ -9,13 +9,18 @@ from __future__ import annotations
 import datetime as dt
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from cluster.review.tables import ReviewTables, headline_order
-from cluster.write import FORMULA_TRIGGERS
+from cluster.schema import FORMULA_TRIGGERS
+
+if TYPE_CHECKING:
+    from xlsxwriter.format import Format
+    from xlsxwriter.workbook import Workbook
+    from xlsxwriter.worksheet import Worksheet
 
 MAX_WIDTH = 60  # characters; longer text wraps
 MIN_WIDTH = 6
@@ -60,18 +65,20 @@ def _text_width(series: pd.Series, header: str) -> int:
 class _SheetWriter:
     """Writes DataFrames as sheets with a frozen, filtered header row and typed cells."""
 
-    def __init__(self, workbook):
+    def __init__(self, workbook: Workbook) -> None:
         self.book = workbook
-        self.header = workbook.add_format({"bold": True, "bg_color": "#E8EEF4", "bottom": 1, "text_wrap": True, "valign": "top"})
+        self.header = workbook.add_format(
+            {"bold": True, "bg_color": "#E8EEF4", "bottom": 1, "text_wrap": True, "valign": "top"}
+        )
         self.text = workbook.add_format({"valign": "top"})
         self.wrapped = workbook.add_format({"text_wrap": True, "valign": "top"})
         # quote_prefix: Excel keeps `=…` as text even after someone edits the cell
         self.guarded = workbook.add_format({"valign": "top", "quote_prefix": True})
         self.guarded_wrapped = workbook.add_format({"text_wrap": True, "valign": "top", "quote_prefix": True})
         self.date = workbook.add_format({"num_format": "yyyy-mm-dd", "valign": "top"})
-        self.numbers: dict[str, Any] = {}
+        self.numbers: dict[str, Format] = {}
 
-    def number_format(self, spec: str):
+    def number_format(self, spec: str) -> Format:
         if spec not in self.numbers:
             self.numbers[spec] = self.book.add_format({"num_format": spec, "valign": "top"})
         return self.numbers[spec]
@@ -94,7 +101,7 @@ class _SheetWriter:
         sheet.freeze_panes(1, 0)
         sheet.autofilter(0, 0, max(len(frame), 1), max(len(frame.columns) - 1, 0))
 
-    def _write_text(self, sheet, col: int, series: pd.Series, wrap: bool) -> None:
+    def _write_text(self, sheet: Worksheet, col: int, series: pd.Series, wrap: bool) -> None:
         plain, guarded = (self.wrapped, self.guarded_wrapped) if wrap else (self.text, self.guarded)
         for row, value in enumerate(series.tolist(), start=1):
             if _is_missing(value):
@@ -106,7 +113,7 @@ class _SheetWriter:
             if text:
                 sheet.write_string(row, col, text, guarded if text.startswith(FORMULA_TRIGGERS) else plain)
 
-    def _write_typed(self, sheet, col: int, series: pd.Series, kind: str) -> None:
+    def _write_typed(self, sheet: Worksheet, col: int, series: pd.Series, kind: str) -> None:
         if kind == "date":
             dates = pd.to_datetime(series.replace("", None), errors="coerce")
             for row, value in enumerate(dates.tolist(), start=1):
@@ -128,7 +135,8 @@ class _SheetWriter:
 def _headlines_sheet(tables: ReviewTables) -> pd.DataFrame:
     """Headlines sorted by topic then confidence; the reviewer's columns first."""
     headlines = tables.headlines.iloc[headline_order(tables.headlines)]
-    first = [c for c in ("topic_id", "topic_key", "topic_label", "topic_confidence", tables.text_column) if c in headlines]
+    reviewer = ("topic_id", "topic_key", "topic_label", "topic_confidence", tables.text_column)
+    first = [c for c in reviewer if c in headlines]
     last = [c for c in ("assigned_by", "map_x", "map_y") if c in headlines and c not in first]
     middle = [c for c in headlines.columns if c not in first and c not in last]
     return headlines[first + middle + last]
@@ -153,7 +161,8 @@ def run_sheet(manifest: dict[str, Any]) -> pd.DataFrame:
     window = manifest.get("window") or {}
     rows += [("window.since", window.get("since") or ""), ("window.until", window.get("until") or "")]
     for entry in manifest.get("inputs", []):
-        rows.append(("input", f"{entry.get('path', '')} ({entry.get('rows', '?')} rows, sha256 {str(entry.get('sha256', ''))[:12]}…)"))
+        digest = str(entry.get("sha256", ""))[:12]
+        rows.append(("input", f"{entry.get('path', '')} ({entry.get('rows', '?')} rows, sha256 {digest}…)"))
     rows += [(f"rows.{key}", value) for key, value in counts.items()]
     rows += [
         ("topics", manifest.get("topics")),
@@ -177,7 +186,12 @@ def write_workbook(tables: ReviewTables, path: Path) -> None:
     workbook = xlsxwriter.Workbook(
         str(path),
         # never guess: cells are written with explicit types, text stays text
-        {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False, "nan_inf_to_errors": False},
+        {
+            "strings_to_formulas": False,
+            "strings_to_numbers": False,
+            "strings_to_urls": False,
+            "nan_inf_to_errors": False,
+        },
     )
     workbook.set_properties({"title": f"Topics, run {tables.run_id}", "created": FIXED_CREATED})
     writer = _SheetWriter(workbook)

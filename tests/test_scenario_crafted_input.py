@@ -58,4 +58,3 @@ def test_non_ascii_survives_with_a_bom_for_excel(crafted_run):
     text = raw.decode("utf-8-sig")
     assert "Anutin’s Bhumjaithai Party Wins Thai Election" in text
     assert "Zürich café owners protest new tax — Ünïcödé test" in text
-

@@ -9,9 +9,22 @@ import pandas as pd
 from conftest import EXAMPLE_INPUT, invoke, read_output
 
 TOPIC_COLUMNS = [
-    "topic_id", "topic_key", "label", "size", "share", "keywords",
-    "representative_1", "representative_2", "representative_3", "cohesion",
-    "first_date", "last_date", "n_sources", "status", "previous_size", "previous_label",
+    "topic_id",
+    "topic_key",
+    "label",
+    "size",
+    "share",
+    "keywords",
+    "representative_1",
+    "representative_2",
+    "representative_3",
+    "cohesion",
+    "first_date",
+    "last_date",
+    "n_sources",
+    "status",
+    "previous_size",
+    "previous_label",
 ]
 ADDED = ["topic_id", "topic_key", "topic_label", "topic_confidence", "assigned_by", "map_x", "map_y"]
 
@@ -20,8 +33,16 @@ def test_run_writes_tables_and_review_files_and_prints_the_folder_last(example_r
     folder = example_run.folder
     assert folder == example_run.output_dir / "first"
     assert sorted(p.name for p in folder.iterdir()) == [
-        "changes.csv", "headlines.csv", "rejected.csv", "report.html", "run.json",
-        "topic_centroids.npz", "topic_map.html", "topic_map.png", "topics.csv", "topics.xlsx",
+        "changes.csv",
+        "headlines.csv",
+        "rejected.csv",
+        "report.html",
+        "run.json",
+        "topic_centroids.npz",
+        "topic_map.html",
+        "topic_map.png",
+        "topics.csv",
+        "topics.xlsx",
     ]
     assert (example_run.output_dir / "latest").resolve() == folder.resolve()
     # nothing but the run folder and the latest pointer: no staging folder left behind
@@ -80,7 +101,9 @@ def test_manifest_records_what_reproduces_the_run(example_run):
     for key in ("sentence-transformers", "umap-learn", "scikit-learn", "torch"):
         assert manifest["versions"][key] != "not installed"
     assert {"embed", "reduce", "cluster", "label", "write"} <= set(manifest["seconds"])
-    assert manifest["topics"] == len(read_output(example_run.folder / "topics.csv")) - (manifest["unclustered_rows"] > 0)
+    assert manifest["topics"] == len(read_output(example_run.folder / "topics.csv")) - (
+        manifest["unclustered_rows"] > 0
+    )
     assert 0 <= manifest["unclustered_share"] <= 1
 
 

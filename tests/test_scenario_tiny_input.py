@@ -38,4 +38,6 @@ def test_related_stories_list_from_the_seed_runs(tmp_path):
     assert run.exit_code == 0, run.stderr
     headlines = read_output(run.folder / "headlines.csv")
     assert len(headlines) == 17
-    assert "Anutin’s Bhumjaithai Party Wins Thai Election, Signals Shift Toward Political Stability" in set(headlines.headline)
+    assert "Anutin’s Bhumjaithai Party Wins Thai Election, Signals Shift Toward Political Stability" in set(
+        headlines.headline
+    )

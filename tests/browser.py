@@ -1,6 +1,9 @@
 """Open review pages in headless Chromium and check that they rendered.
 
-    python -m cluster.review.browser outputs/latest [--screenshots DIR]
+A test helper, not part of the package: the browser tests import it (`from browser import …`),
+and it runs on its own on a run folder:
+
+    python tests/browser.py outputs/latest [--screenshots DIR]
 
 Chromium runs headless with the network cut off (every host name resolves to nothing, and a dead
 proxy is set). It is driven over the DevTools protocol on a pipe (`--remote-debugging-pipe`), so
@@ -66,7 +69,8 @@ REPORT_READY = "document.readyState === 'complete'"
 REPORT_PROBE = """(() => ({
   title: document.title,
   topics: Array.from(document.querySelectorAll('section.topic h3')).map(e => e.textContent.trim()),
-  facts: Object.fromEntries(Array.from(document.querySelectorAll('dl.facts div')).map(d => [d.querySelector('dt').textContent, d.querySelector('dd').textContent])),
+  facts: Object.fromEntries(Array.from(document.querySelectorAll('dl.facts div'))
+    .map(d => [d.querySelector('dt').textContent, d.querySelector('dd').textContent])),
   links: Array.from(document.querySelectorAll('a')).map(a => a.getAttribute('href')),
   bodyText: document.body.innerText.length,
 }))()"""
@@ -101,7 +105,7 @@ class PageCheck:
 
     @property
     def problems(self) -> list[str]:
-        found = []
+        found: list[str] = []
         if self.seconds_to_ready is None:
             found.append("never finished drawing")
         found += [f"console error: {e}" for e in self.console_errors]
@@ -112,14 +116,15 @@ class PageCheck:
 class Chromium:
     """A headless Chromium driven over the DevTools protocol on a pipe. Use as a context manager."""
 
-    def __init__(self, binary: str | None = None, window: tuple[int, int] = (1400, 900)):
-        self.binary = binary or find_chromium()
-        if not self.binary:
+    def __init__(self, binary: str | None = None, window: tuple[int, int] = (1400, 900)) -> None:
+        found = binary or find_chromium()
+        if not found:
             raise BrowserError("Chromium not found: install the Debian package `chromium`, or set CHROMIUM to its path")
+        self.binary: str = found
         self.window = window
         self._next_id = 0
-        self._messages: queue.Queue = queue.Queue()
-        self._events: list[dict] = []
+        self._messages: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self._events: list[dict[str, Any]] = []
 
     def __enter__(self) -> "Chromium":
         self._profile = tempfile.mkdtemp(prefix="cluster-chromium-")
@@ -129,12 +134,18 @@ class Chromium:
         # with the other (under pytest the pipes can land on fds 3 and 4 themselves)
         command_read, reply_write = (_high_fd(fd) for fd in (command_read, reply_write))
         self._log = tempfile.NamedTemporaryFile(prefix="cluster-chromium-", suffix=".log", delete=False)
-        flags = [*CHROMIUM_FLAGS, "--remote-debugging-pipe", f"--user-data-dir={self._profile}",
-                 f"--window-size={self.window[0]},{self.window[1]}", "about:blank"]
+        flags = [
+            *CHROMIUM_FLAGS,
+            "--remote-debugging-pipe",
+            f"--user-data-dir={self._profile}",
+            f"--window-size={self.window[0]},{self.window[1]}",
+            "about:blank",
+        ]
         # Chromium reads commands on fd 3 and answers on fd 4; the shell puts the pipes there.
+        # bash, not sh: dash refuses two-digit fd numbers in redirections
+        shell = [shutil.which("bash") or "bash", "-c", f'exec "$0" "$@" 3<&{command_read} 4>&{reply_write}']
         self._process = subprocess.Popen(
-            # bash, not sh: dash refuses two-digit fd numbers in redirections
-            [shutil.which("bash") or "bash", "-c", f'exec "$0" "$@" 3<&{command_read} 4>&{reply_write}', self.binary, *flags],
+            [*shell, self.binary, *flags],
             pass_fds=(command_read, reply_write),
             stdin=subprocess.DEVNULL,
             stdout=self._log,
@@ -145,7 +156,7 @@ class Chromium:
         threading.Thread(target=self._read_replies, daemon=True).start()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         try:
             self._send("Browser.close", timeout=5)
         except BrowserError:
@@ -180,7 +191,9 @@ class Chromium:
                     message, buffer = buffer.split(b"\0", 1)
                     self._messages.put(json.loads(message))
 
-    def _send(self, method: str, params: dict | None = None, session: str | None = None, timeout: float = 30) -> dict:
+    def _send(
+        self, method: str, params: dict[str, Any] | None = None, session: str | None = None, timeout: float = 30
+    ) -> dict[str, Any]:
         self._next_id += 1
         message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
         if session:
@@ -221,22 +234,27 @@ class Chromium:
         for domain in ("Runtime", "Log", "Network", "Page"):
             self._send(f"{domain}.enable", session=session)
         width, height = self.window
-        self._send("Emulation.setDeviceMetricsOverride",
-                   {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}, session=session)
+        self._send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+            session=session,
+        )
         self._events.clear()
         url = page.resolve().as_uri()
         started = time.monotonic()
         self._send("Page.navigate", {"url": url}, session=session)
         seconds = None
         while time.monotonic() - started < timeout:
-            result = self._send("Runtime.evaluate", {"expression": f"Boolean({ready})", "returnByValue": True}, session=session)
+            is_ready = {"expression": f"Boolean({ready})", "returnByValue": True}
+            result = self._send("Runtime.evaluate", is_ready, session=session)
             if result.get("result", {}).get("value") is True:
                 seconds = round(time.monotonic() - started, 3)
                 break
             time.sleep(0.05)
         time.sleep(0.3)  # let late console messages and requests arrive
         # awaitPromise: a probe may be async (e.g. type into the search box, then look)
-        value = self._send("Runtime.evaluate", {"expression": probe, "returnByValue": True, "awaitPromise": True}, session=session)
+        run_probe = {"expression": probe, "returnByValue": True, "awaitPromise": True}
+        value = self._send("Runtime.evaluate", run_probe, session=session)
         probed = value.get("result", {}).get("value")
         if screenshot is not None:
             shot = self._send("Page.captureScreenshot", {"format": "png"}, session=session)
@@ -255,9 +273,10 @@ def _high_fd(fd: int) -> int:
     return high
 
 
-def _problems(events: list[dict], session: str) -> tuple[list[str], list[str]]:
+def _problems(events: list[dict[str, Any]], session: str) -> tuple[list[str], list[str]]:
     """Console errors, exceptions and non-local requests among one page's events."""
-    errors, requests = [], []
+    errors: list[str] = []
+    requests: list[str] = []
     for event in events:
         if event.get("sessionId") != session:
             continue
@@ -280,18 +299,23 @@ def check_run_folder(folder: Path, screenshots: Path, timeout: float = 60) -> di
     """Open the run folder's topic_map.html and report.html; screenshots go to `screenshots`."""
     screenshots.mkdir(parents=True, exist_ok=True)
     pages = {"topic_map.html": (MAP_READY, MAP_PROBE), "report.html": (REPORT_READY, REPORT_PROBE)}
-    checks = {}
+    checks: dict[str, PageCheck] = {}
     with Chromium() as browser:
         for name, (ready, probe) in pages.items():
             if (folder / name).is_file():
-                checks[name] = browser.check(folder / name, ready, probe, screenshots / f"{Path(name).stem}.png", timeout)
+                shot = screenshots / f"{Path(name).stem}.png"
+                checks[name] = browser.check(folder / name, ready, probe, shot, timeout)
     return checks
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Open a run folder's topic_map.html and report.html in headless Chromium.")
+    parser = argparse.ArgumentParser(
+        description="Open a run folder's topic_map.html and report.html in headless Chromium."
+    )
     parser.add_argument("run_folder", type=Path)
-    parser.add_argument("--screenshots", type=Path, default=None, help="folder for the screenshots (default: a temporary folder)")
+    parser.add_argument(
+        "--screenshots", type=Path, default=None, help="folder for the screenshots (default: a temporary folder)"
+    )
     parser.add_argument("--timeout", type=float, default=60)
     args = parser.parse_args(argv)
     screenshots = args.screenshots or Path(tempfile.mkdtemp(prefix="cluster-screenshots-"))

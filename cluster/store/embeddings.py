@@ -1,67 +1,37 @@
-"""On-disk cache of embeddings and UMAP results, so that a rerun of a week costs seconds.
+"""The embedding store: vectors by (model, headline text) in one SQLite database.
 
-Embeddings live in one SQLite database (`embeddings.sqlite`), keyed by the model's identity (its
-name plus a fingerprint of its files) and the exact headline text that was embedded. SQLite gives
-atomic transactions and is safe when several processes share the file (WAL journal, busy
-timeout). Every vector is stored with a checksum bound to its key, so a damaged row is never
+SQLite gives atomic transactions and is safe when several processes share the file (WAL journal,
+busy timeout). Every vector is stored with a checksum bound to its key, so a damaged row is never
 returned: it is dropped and recomputed. A damaged or truncated database file is moved aside with
-a warning and a new one is built.
-
-Reductions (UMAP points and the 2-D map) are `.npz` files in `reductions/`, named by a hash of
-the exact input matrix, the reduction settings, the library versions and the reduce stage's
-source, written atomically and checked against a stored checksum when read.
+a warning and a new one is built. Storage only: what to embed, and with which model, is the embed
+stage's business.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
-import json
 import logging
 import os
 import sqlite3
 import struct
-import tempfile
 import time
-from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from cluster.config import CacheConfig, Config, ReductionConfig
-    from cluster.embed import ModelSource
+from cluster.store.stats import CacheStats
 
 log = logging.getLogger(__name__)
 
-CACHE_DIR_ENV = "HEADLINE_CLUSTER_CACHE_DIR"
 DATABASE = "embeddings.sqlite"
-REDUCTIONS = "reductions"
 SCHEMA_VERSION = "2"
-# Bumped when the way vectors are computed changes (e.g. normalisation), so old entries stop matching.
-EMBEDDING_RECIPE = "normalised-float32-v1"
-MAX_REDUCTION_FILES = 50
 _SQL_CHUNK = 500  # parameters per IN (...) query; SQLite's limit is at least 999
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
-def default_cache_dir() -> Path:
-    """$HEADLINE_CLUSTER_CACHE_DIR, else $XDG_CACHE_HOME/headline-cluster, else ~/.cache/headline-cluster."""
-    if os.environ.get(CACHE_DIR_ENV):
-        return Path(os.environ[CACHE_DIR_ENV]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base).expanduser() / "headline-cluster"
-
-
-def resolve_cache_dir(setting: str | None) -> Path:
-    """`cache.dir` if set, else the per-user default."""
-    return Path(setting).expanduser() if setting else default_cache_dir()
-
-
-def _chunks(items: list, size: int = _SQL_CHUNK) -> Iterator[list]:
+def _chunks(items: list[Any], size: int = _SQL_CHUNK) -> Iterator[list[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -117,24 +87,11 @@ def check_sqlite_file(path: Path, compare_size: bool = True) -> str | None:
     return None
 
 
-@dataclass
-class CacheStats:
-    """What the cache did in one run, for run.json."""
-
-    enabled: bool = True
-    dir: str = ""
-    hits: int = 0
-    misses: int = 0
-    stored: int = 0
-    bad_entries: int = 0
-    recovered: list[str] = dataclasses.field(default_factory=list)
-    pruned: int = 0
-    reduction: str = "not used"  # "hit", "miss", "not used"
-
-
-class EmbeddingCache:
+class EmbeddingStore:
     """Vectors by (model key, text) in SQLite. Any damage found is logged, the file set aside and
-    a fresh database started: the cache can lose entries but never returns a wrong vector."""
+    a fresh database started: the store can lose entries but never returns a wrong vector.
+
+    `with EmbeddingStore(folder) as store:` closes the database on the way out."""
 
     def __init__(self, directory: Path, stats: CacheStats | None = None) -> None:
         self.directory = directory
@@ -179,7 +136,8 @@ class EmbeddingCache:
             )
             conn.execute("CREATE INDEX IF NOT EXISTS vectors_used ON vectors (used)")
             conn.execute(
-                "CREATE TABLE IF NOT EXISTS fingerprints (folder TEXT PRIMARY KEY, listing TEXT NOT NULL, fingerprint TEXT NOT NULL)"
+                "CREATE TABLE IF NOT EXISTS fingerprints"
+                " (folder TEXT PRIMARY KEY, listing TEXT NOT NULL, fingerprint TEXT NOT NULL)"
             )
             row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
             if row is None:
@@ -233,7 +191,13 @@ class EmbeddingCache:
             self._conn.close()
             self._conn = None
 
-    # -- model identity --------------------------------------------------------------------------
+    def __enter__(self) -> "EmbeddingStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- fingerprints of model folders ----------------------------------------------------------
 
     def folder_fingerprint(self, folder: Path) -> str:
         """sha256 over every file's relative path, size and content hash. Content hashes are
@@ -256,10 +220,14 @@ class EmbeddingCache:
             with open(path, "rb") as handle:
                 for block in iter(lambda: handle.read(1 << 20), b""):
                     content.update(block)
-            digest.update(f"{path.relative_to(folder).as_posix()}\t{path.stat().st_size}\t{content.hexdigest()}\n".encode())
+            digest.update(
+                f"{path.relative_to(folder).as_posix()}\t{path.stat().st_size}\t{content.hexdigest()}\n".encode()
+            )
         fingerprint = digest.hexdigest()
         self._write(
-            lambda conn: conn.execute("INSERT OR REPLACE INTO fingerprints VALUES (?, ?, ?)", (str(folder), listing, fingerprint))
+            lambda conn: conn.execute(
+                "INSERT OR REPLACE INTO fingerprints VALUES (?, ?, ?)", (str(folder), listing, fingerprint)
+            )
         )
         return fingerprint
 
@@ -318,7 +286,9 @@ class EmbeddingCache:
             checksum = _vector_checksum(model_key, key, blob)
             rows.append((row_id(model_key, key), model_key, key, len(vector), blob, checksum, now, now))
         rows.sort()  # in key order, SQLite appends to its B-tree instead of splitting pages all over
-        self._write(lambda conn: conn.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows))
+        self._write(
+            lambda conn: conn.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        )
         self.stats.stored += len(rows)
 
     def _touch(self, ids: list[int]) -> None:
@@ -328,7 +298,9 @@ class EmbeddingCache:
         def update(conn: sqlite3.Connection) -> None:
             for part in _chunks(ids):
                 marks = ",".join("?" * len(part))
-                conn.execute(f"UPDATE vectors SET used = ? WHERE used < ? AND id IN ({marks})", [now, now - 86400, *part])
+                conn.execute(
+                    f"UPDATE vectors SET used = ? WHERE used < ? AND id IN ({marks})", [now, now - 86400, *part]
+                )
 
         self._write(update)
 
@@ -347,10 +319,12 @@ class EmbeddingCache:
                 keep = int(count * (0.9 * limit) / size)
                 excess = count - keep
                 dropped += self._write(
-                    lambda conn: conn.execute(
-                        "DELETE FROM vectors WHERE id IN (SELECT id FROM vectors ORDER BY used LIMIT ?)",
-                        (excess,),
-                    ).rowcount
+                    lambda conn: (
+                        conn.execute(
+                            "DELETE FROM vectors WHERE id IN (SELECT id FROM vectors ORDER BY used LIMIT ?)",
+                            (excess,),
+                        ).rowcount
+                    )
                 )
         if dropped:
             self._write(lambda conn: conn.execute("PRAGMA incremental_vacuum").fetchall())
@@ -368,7 +342,7 @@ class EmbeddingCache:
         page_count = self.conn.execute("PRAGMA page_count").fetchone()[0]
         return int(page_size * page_count)
 
-    def _query_one(self, sql: str, params: tuple) -> tuple | None:
+    def _query_one(self, sql: str, params: tuple[Any, ...]) -> Any:
         try:
             return self.conn.execute(sql, params).fetchone()
         except sqlite3.DatabaseError as exc:
@@ -377,7 +351,7 @@ class EmbeddingCache:
             self._retry_after_damage(exc)
             return self.conn.execute(sql, params).fetchone()
 
-    def _write(self, action):
+    def _write(self, action: Callable[[sqlite3.Connection], Any]) -> Any:
         """Run `action(conn)` in one immediate transaction; on damage, recover and retry once."""
         for attempt in (1, 2):
             try:
@@ -395,225 +369,3 @@ class EmbeddingCache:
                     raise
                 self._retry_after_damage(exc)
         raise AssertionError("unreachable")
-
-
-# -- reductions --------------------------------------------------------------------------------
-
-
-def _arrays_checksum(arrays: dict[str, np.ndarray]) -> str:
-    digest = hashlib.sha256()
-    for name in sorted(arrays):
-        array = np.ascontiguousarray(arrays[name])
-        digest.update(f"{name}\t{array.dtype.str}\t{array.shape}\n".encode())
-        digest.update(array.tobytes())
-    return digest.hexdigest()
-
-
-def reduction_key(vectors: np.ndarray, settings: dict, code: Iterable[Path]) -> str:
-    """Hash of everything a reduction depends on: the exact input matrix, the settings, the
-    versions of the libraries that compute it and the source of the reduce stage itself."""
-    digest = hashlib.sha256()
-    matrix = np.ascontiguousarray(vectors, dtype="<f4")
-    digest.update(f"{matrix.shape}".encode())
-    digest.update(matrix.tobytes())
-    versions = {}
-    for name in ("umap-learn", "pynndescent", "numba", "scikit-learn", "numpy"):
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    digest.update(json.dumps({"settings": settings, "versions": versions}, sort_keys=True, default=str).encode())
-    for path in code:
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
-def load_arrays(directory: Path, key: str) -> dict[str, np.ndarray] | None:
-    """The arrays stored under `key`, or None when absent or damaged (a damaged file is removed)."""
-    path = directory / REDUCTIONS / f"{key}.npz"
-    if not path.exists():
-        return None
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {name: data[name] for name in data.files}
-        stored = str(arrays.pop("__checksum__"))
-        if stored != _arrays_checksum(arrays):
-            raise ValueError("checksum mismatch")
-    except Exception as exc:  # zipfile, OSError, KeyError, ValueError...: never trust it
-        log.warning("reduction cache file %s is damaged (%s); removing it and recomputing", path.name, exc)
-        path.unlink(missing_ok=True)
-        return None
-    try:
-        os.utime(path)  # for pruning by age
-    except OSError:  # e.g. a shared cache file owned by someone else: the hit is still good
-        pass
-    return arrays
-
-
-def save_arrays(directory: Path, key: str, arrays: dict[str, np.ndarray]) -> None:
-    """Write the arrays and their checksum to a temporary file, then rename it into place."""
-    folder = directory / REDUCTIONS
-    folder.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{key}.", suffix=".npz.partial", dir=folder)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            np.savez(stream, __checksum__=np.array(_arrays_checksum(arrays)), **arrays)
-        os.replace(temporary, folder / f"{key}.npz")
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def prune_arrays(directory: Path, max_age_days: int | None, keep: int = MAX_REDUCTION_FILES) -> int:
-    """Remove reduction files unused for `max_age_days`, and all but the `keep` most recently used."""
-    folder = directory / REDUCTIONS
-    if not folder.exists():
-        return 0
-    files = sorted(folder.glob("*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)
-    cutoff = time.time() - max_age_days * 86400 if max_age_days is not None else None
-    removed = 0
-    for index, path in enumerate(files):
-        if index >= keep or (cutoff is not None and path.stat().st_mtime < cutoff):
-            path.unlink(missing_ok=True)
-            removed += 1
-    return removed
-
-
-# -- using the cache in a run --------------------------------------------------------------------
-
-
-@dataclass
-class Embedded:
-    """The embed stage's result: vectors for the unique headlines, and how they were obtained."""
-
-    vectors: np.ndarray
-    source: "ModelSource"
-    device: str | None  # None when every vector came from the cache and the model was not loaded
-    stats: CacheStats
-
-
-def _hub_snapshot(name: str) -> Path | None:
-    """The local Hugging Face cache folder of a hub model, if it is there (no network)."""
-    try:
-        from huggingface_hub import snapshot_download
-    except ImportError:
-        return None
-    for repo in ([name] if "/" in name else [name, f"sentence-transformers/{name}"]):
-        try:
-            return Path(snapshot_download(repo, local_files_only=True))
-        except Exception:  # not cached, bad name...: the model loader will say so
-            continue
-    return None
-
-
-def model_key(cache: EmbeddingCache, source: "ModelSource") -> str:
-    """The model's name plus a fingerprint of its files: the same files give the same key
-    wherever they are installed, and changed weights never match old vectors."""
-    folder = Path(source.location) if source.kind in ("bundled", "local folder") else _hub_snapshot(source.location)
-    fingerprint = cache.folder_fingerprint(folder.resolve()) if folder is not None else f"unresolved:{source.location}"
-    return hashlib.sha256(json.dumps([source.name, fingerprint, EMBEDDING_RECIPE]).encode()).hexdigest()
-
-
-def open_cache(cfg: "CacheConfig") -> EmbeddingCache | None:
-    """The cache, or None (with a warning) when it is switched off or cannot be used."""
-    if not cfg.enabled:
-        return None
-    directory = resolve_cache_dir(cfg.dir)
-    try:
-        return EmbeddingCache(directory)
-    except (OSError, sqlite3.Error, CacheDamaged) as exc:
-        log.warning("embedding cache in %s cannot be used (%s); running without it", directory, exc)
-        return None
-
-
-def embed_with_cache(texts: list[str], cfg: "Config", cache: EmbeddingCache | None, timer, progress: bool | None) -> Embedded:
-    """Vectors for `texts`: cached ones are read, only the rest are embedded (and then stored).
-
-    When every text is cached, neither torch nor the model is loaded at all.
-    """
-    from cluster.embed import embed_texts, load_model, pick_device, resolve_model
-
-    source = resolve_model(cfg.embedding.model)
-    stats = cache.stats if cache is not None else CacheStats(enabled=False)
-    vectors, hit, key = None, np.zeros(len(texts), dtype=bool), ""
-    if cache is not None:
-        with timer.stage("embed"):
-            try:
-                key = model_key(cache, source)
-                vectors, hit = cache.lookup(key, texts)
-            except (OSError, sqlite3.Error) as exc:
-                log.warning("embedding cache lookup failed (%s); embedding everything", exc)
-                vectors, hit, cache = None, np.zeros(len(texts), dtype=bool), None
-    stats.hits, stats.misses = int(hit.sum()), int((~hit).sum())
-    if cache is not None:
-        log.info("embedding cache: %d of %d distinct headlines cached, %d to embed", stats.hits, len(texts), stats.misses)
-    device = None
-    if stats.misses:
-        with timer.stage("load_model"):
-            device = pick_device(cfg.embedding.device)
-            log.info("loading model %s (%s) on %s", source.name, source.kind, device)
-            model = load_model(source, device)
-        with timer.stage("embed"):
-            missing = [t for t, h in zip(texts, hit) if not h]
-            log.info("embedding %d headlines", len(missing))
-            fresh = embed_texts(missing, model, cfg.embedding.batch_size, progress)
-            if vectors is None:
-                vectors = np.zeros((len(texts), fresh.shape[1]), dtype=np.float32)
-            vectors[~hit] = fresh
-            if cache is not None:
-                try:
-                    cache.store(key, missing, fresh)
-                except (OSError, sqlite3.Error) as exc:
-                    log.warning("could not store embeddings in the cache (%s)", exc)
-    assert vectors is not None
-    return Embedded(vectors=vectors, source=source, device=device, stats=stats)
-
-
-def reduce_with_cache(
-    vectors: np.ndarray, texts: list[str], cfg: "ReductionConfig", cache: EmbeddingCache | None, words=None
-):
-    """`reduce_embeddings` (given `words`, the texts' word vectors, when the caller has them), or
-    its stored result for exactly this input and these settings."""
-    from cluster import reduce as reduce_module
-
-    if cache is None:
-        return reduce_module.reduce_embeddings(vectors, cfg, texts, words)
-    fields = [f.name for f in dataclasses.fields(reduce_module.Reduction)]
-    # the neighbour graph also reads the words of the headlines, so they are part of the key
-    texts_digest = hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest()
-    settings = {
-        "config": cfg.model_dump(mode="json"),
-        "map_min_dist": reduce_module.MAP_MIN_DIST,
-        "fields": fields,
-        "texts": texts_digest,
-    }
-    key = reduction_key(vectors, settings, [Path(reduce_module.__file__)])
-    try:
-        stored = load_arrays(cache.directory, key)
-    except OSError as exc:
-        log.warning("reduction cache unreadable (%s); recomputing", exc)
-        stored = None
-    if stored is not None and set(stored) == set(fields):
-        cache.stats.reduction = "hit"
-        log.info("UMAP result found in the cache")
-        return reduce_module.Reduction(**stored)
-    cache.stats.reduction = "miss"
-    reduction = reduce_module.reduce_embeddings(vectors, cfg, texts, words)
-    try:
-        save_arrays(cache.directory, key, {name: getattr(reduction, name) for name in fields})
-    except OSError as exc:
-        log.warning("could not store the UMAP result in the cache (%s)", exc)
-    return reduction
-
-
-def finish_cache(cache: EmbeddingCache | None, cfg: "CacheConfig") -> dict:
-    """Prune, close, and return what run.json records about the cache."""
-    if cache is None:
-        return {"enabled": False}
-    try:
-        cache.prune(cfg.max_age_days, cfg.max_size_mb)
-        cache.stats.pruned += prune_arrays(cache.directory, cfg.max_age_days)
-    except (OSError, sqlite3.Error) as exc:
-        log.warning("could not prune the cache (%s)", exc)
-    cache.close()
-    return dataclasses.asdict(cache.stats)

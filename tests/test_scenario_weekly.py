@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from cluster.track import size_status
+
 from conftest import EXAMPLE_CONFIG, REPO, invoke, read_output
 
 STATUSES = {"new", "continuing", "growing", "shrinking"}
@@ -57,8 +59,11 @@ def test_first_run_gives_every_topic_a_new_key(tracked):
 def test_second_run_inherits_keys_of_continuing_stories(tracked):
     first = read_output(tracked["a"] / "headlines.csv")
     second = read_output(tracked["b"] / "headlines.csv")
-    stories = [s for s in set(first.story) & set(second.story)
-               if (first.story == s).sum() >= 5 and (second.story == s).sum() >= 5]
+    stories = [
+        s
+        for s in set(first.story) & set(second.story)
+        if (first.story == s).sum() >= 5 and (second.story == s).sum() >= 5
+    ]
     assert len(stories) >= 4
     kept = [majority_key(first, s) == majority_key(second, s) != "" for s in stories]
     assert sum(kept) >= len(stories) - 1, list(zip(stories, kept))
@@ -72,9 +77,8 @@ def test_second_run_inherits_keys_of_continuing_stories(tracked):
         assert row.topic_key in old.index
         assert int(row.previous_size) == int(old.loc[row.topic_key, "size"])
         assert row.previous_label == old.loc[row.topic_key, "label"]
-        ratio = int(row["size"]) / int(row.previous_size)
-        expected = "growing" if ratio >= 1.25 else "shrinking" if ratio <= 0.75 else "continuing"
-        assert row.status == expected
+        # the rule itself is pinned by known cases in test_track.py; here the run must apply it
+        assert row.status == size_status(int(row["size"]), int(row.previous_size), 0.25)
     assert len(set(clustered.topic_key)) == len(clustered), "one key per topic"
 
 
@@ -114,7 +118,9 @@ def test_rerunning_a_week_replaces_it_with_the_same_keys(tracked):
 
 
 def test_week_selects_monday_to_sunday_and_names_the_run(example_run, example_cache, tmp_path):
-    run = invoke(["--config", str(EXAMPLE_CONFIG), "--week", "2014-W13", "--set", f"cache.dir={example_cache}"], tmp_path)
+    run = invoke(
+        ["--config", str(EXAMPLE_CONFIG), "--week", "2014-W13", "--set", f"cache.dir={example_cache}"], tmp_path
+    )
     assert run.exit_code == 0, run.stderr
     assert run.folder == tmp_path / "2014-W13"
     manifest = json.loads((run.folder / "run.json").read_text())
@@ -125,12 +131,15 @@ def test_week_selects_monday_to_sunday_and_names_the_run(example_run, example_ca
     assert outside.exit_code == 2 and "outside the date window 2014-03-31 to 2014-04-06" in outside.stderr
 
 
-@pytest.mark.parametrize("flags, message", [
-    (["--week", "2026-W54"], "2026 has no ISO week 54"),
-    (["--week", "next tuesday"], "use an ISO week like 2026-W48"),
-    (["--run-date", "30/11/2026"], "--run-date '30/11/2026': use YYYY-MM-DD"),
-    (["--week", "2026-W48", "--run-date", "2026-11-30"], "not both"),
-])
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--week", "2026-W54"], "2026 has no ISO week 54"),
+        (["--week", "next tuesday"], "use an ISO week like 2026-W48"),
+        (["--run-date", "30/11/2026"], "--run-date '30/11/2026': use YYYY-MM-DD"),
+        (["--week", "2026-W48", "--run-date", "2026-11-30"], "not both"),
+    ],
+)
 def test_bad_week_or_run_date_is_one_clear_line(tmp_path, flags, message):
     run = invoke(["--config", str(EXAMPLE_CONFIG), *flags], tmp_path)
     assert run.exit_code == 2 and message in run.stderr and len(run.stderr.strip().splitlines()) == 1
@@ -139,15 +148,19 @@ def test_bad_week_or_run_date_is_one_clear_line(tmp_path, flags, message):
 HOLD_LOCK = """
 import sys, time
 from pathlib import Path
-from cluster.schedule import RunLock
+from cluster.runs import RunLock
 RunLock(Path(sys.argv[1])).acquire()
 print("held", flush=True)
 time.sleep(600)
 """
 
 
-def test_second_run_is_refused_while_one_holds_the_lock_and_a_killed_holder_blocks_nothing(example_run, example_cache, tmp_path):
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(tmp_path)], stdout=subprocess.PIPE, text=True, cwd=REPO)
+def test_second_run_is_refused_while_one_holds_the_lock_and_a_killed_holder_blocks_nothing(
+    example_run, example_cache, tmp_path
+):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(tmp_path)], stdout=subprocess.PIPE, text=True, cwd=REPO
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         args = ["--config", str(EXAMPLE_CONFIG), "--run-id", "wk", "--set", f"cache.dir={example_cache}"]
@@ -171,7 +184,18 @@ def test_retention_keeps_the_last_runs(example_cache, tmp_path):
         (tmp_path / name).mkdir()
         (tmp_path / name / "run.json").write_text(json.dumps({"run_id": name, "finished_at": finished}))
     (tmp_path / "my-notes").mkdir()  # not a run folder: never touched
-    run = invoke(["--config", str(EXAMPLE_CONFIG), "--run-id", "new", "--set", "output.keep_runs=2",
-                  "--set", f"cache.dir={example_cache}"], tmp_path)
+    run = invoke(
+        [
+            "--config",
+            str(EXAMPLE_CONFIG),
+            "--run-id",
+            "new",
+            "--set",
+            "output.keep_runs=2",
+            "--set",
+            f"cache.dir={example_cache}",
+        ],
+        tmp_path,
+    )
     assert run.exit_code == 0, run.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["latest", "my-notes", "new", "old"]

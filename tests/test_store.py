@@ -1,6 +1,6 @@
-"""The embedding and reduction cache: exact round trips, damage detection and recovery, pruning,
+"""The embedding and reduction stores: exact round trips, damage detection and recovery, pruning,
 and sharing between processes. These tests use made-up vectors; the real model is in
-test_cache_runs.py."""
+test_scenario_cache.py."""
 
 from __future__ import annotations
 
@@ -14,17 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from cluster.cache import (
-    DATABASE,
-    EmbeddingCache,
-    check_sqlite_file,
-    default_cache_dir,
-    load_arrays,
-    prune_arrays,
-    row_id,
-    save_arrays,
-    text_key,
-)
+from cluster.store import Cache, default_cache_dir
+from cluster.store.embeddings import DATABASE, EmbeddingStore, check_sqlite_file, row_id, text_key
+from cluster.store.reductions import ReductionStore, load_arrays, prune_arrays, save_arrays
 
 MODEL = "model-key"
 
@@ -37,7 +29,7 @@ def random_vectors(n: int, dim: int = 8, seed: int = 0) -> np.ndarray:
 def filled_cache(directory: Path, n: int = 300) -> tuple[list[str], np.ndarray]:
     texts = [f"headline number {i}" for i in range(n)]
     vectors = random_vectors(n)
-    cache = EmbeddingCache(directory)
+    cache = EmbeddingStore(directory)
     cache.store(MODEL, texts, vectors)
     cache.close()
     return texts, vectors
@@ -45,7 +37,7 @@ def filled_cache(directory: Path, n: int = 300) -> tuple[list[str], np.ndarray]:
 
 def test_vectors_come_back_bit_for_bit(tmp_path):
     texts, vectors = filled_cache(tmp_path)
-    cache = EmbeddingCache(tmp_path)
+    cache = EmbeddingStore(tmp_path)
     query = ["unknown headline", texts[5], texts[0], texts[5]]
     found, hit = cache.lookup(MODEL, query)
     assert hit.tolist() == [False, True, True, True]
@@ -71,8 +63,8 @@ def test_truncated_database_is_set_aside_with_a_warning_and_rebuilt(tmp_path, ca
     with open(path, "r+b") as handle:
         handle.truncate(size // 2)
     assert "truncated" in check_sqlite_file(path)
-    with caplog.at_level(logging.WARNING, logger="cluster.cache"):
-        cache = EmbeddingCache(tmp_path)
+    with caplog.at_level(logging.WARNING, logger="cluster.store"):
+        cache = EmbeddingStore(tmp_path)
     assert "damaged" in caplog.text and "truncated" in caplog.text
     assert cache.stats.recovered
     assert list(tmp_path.glob(f"{DATABASE}.damaged-*")), "the damaged file is kept aside for inspection"
@@ -84,8 +76,8 @@ def test_truncated_database_is_set_aside_with_a_warning_and_rebuilt(tmp_path, ca
 
 def test_file_that_is_not_a_database_is_replaced(tmp_path, caplog):
     (tmp_path / DATABASE).write_bytes(b"this is not sqlite" * 100)
-    with caplog.at_level(logging.WARNING, logger="cluster.cache"):
-        cache = EmbeddingCache(tmp_path)
+    with caplog.at_level(logging.WARNING, logger="cluster.store"):
+        cache = EmbeddingStore(tmp_path)
     assert "not an SQLite database" in caplog.text
     cache.store(MODEL, ["a"], random_vectors(1))
     assert cache.lookup(MODEL, ["a"])[1].all()
@@ -99,8 +91,8 @@ def test_corrupted_pages_are_detected(tmp_path, caplog):
     for offset in range(3 * page, len(data) - page, 7 * page):  # scribble over B-tree pages, keep the header
         data[offset : offset + 64] = b"\xff" * 64
     path.write_bytes(bytes(data))
-    with caplog.at_level(logging.WARNING, logger="cluster.cache"):
-        cache = EmbeddingCache(tmp_path)
+    with caplog.at_level(logging.WARNING, logger="cluster.store"):
+        cache = EmbeddingStore(tmp_path)
         found, hit = cache.lookup(MODEL, texts)
     assert "damaged" in caplog.text
     assert not hit.any()
@@ -115,8 +107,8 @@ def test_a_vector_altered_in_place_fails_its_checksum_and_is_recomputed(tmp_path
     conn.execute("UPDATE vectors SET vector = ? WHERE text_hash = ?", (bytes(blob), key))
     conn.commit()
     conn.close()
-    with caplog.at_level(logging.WARNING, logger="cluster.cache"):
-        cache = EmbeddingCache(tmp_path)
+    with caplog.at_level(logging.WARNING, logger="cluster.store"):
+        cache = EmbeddingStore(tmp_path)
         found, hit = cache.lookup(MODEL, texts)
     assert hit.sum() == 4 and "checksum" in caplog.text
     for i in np.flatnonzero(hit):
@@ -126,7 +118,7 @@ def test_a_vector_altered_in_place_fails_its_checksum_and_is_recomputed(tmp_path
 
 def test_prune_by_age_drops_entries_unused_for_that_long(tmp_path):
     texts, _ = filled_cache(tmp_path, n=3000)
-    cache = EmbeddingCache(tmp_path)
+    cache = EmbeddingStore(tmp_path)
     old = time.time() - 100 * 86400
     stale = [row_id(MODEL, text_key(t)) for t in texts[:1000]]
     cache.conn.executemany("UPDATE vectors SET used = ? WHERE id = ?", [(old, i) for i in stale])
@@ -137,7 +129,7 @@ def test_prune_by_age_drops_entries_unused_for_that_long(tmp_path):
 
 def test_prune_by_size_keeps_the_most_recently_used(tmp_path):
     texts = [f"headline {i}" for i in range(6000)]
-    cache = EmbeddingCache(tmp_path)
+    cache = EmbeddingStore(tmp_path)
     vectors = random_vectors(6000, dim=96)
     cache.store(MODEL, texts, vectors)
     cache.conn.executemany(
@@ -157,7 +149,7 @@ def test_model_fingerprint_follows_file_contents_and_is_memoised(tmp_path):
     folder.mkdir()
     (folder / "weights.bin").write_bytes(b"a" * 1000)
     (folder / "config.json").write_text("{}")
-    cache = EmbeddingCache(tmp_path / "cache")
+    cache = EmbeddingStore(tmp_path / "cache")
     first = cache.folder_fingerprint(folder)
     assert cache.folder_fingerprint(folder) == first
     (folder / "weights.bin").write_bytes(b"b" * 1000)  # same size, new content
@@ -170,10 +162,10 @@ def test_two_processes_write_one_cache_at_once(tmp_path):
     script = (
         "import sys, numpy as np\n"
         "from pathlib import Path\n"
-        "from cluster.cache import EmbeddingCache\n"
+        "from cluster.store.embeddings import EmbeddingStore\n"
         "tag = sys.argv[2]\n"
         "for round in range(20):\n"
-        "    cache = EmbeddingCache(Path(sys.argv[1]))\n"
+        "    cache = EmbeddingStore(Path(sys.argv[1]))\n"
         "    texts = [f'{tag} {round} {i}' for i in range(200)]\n"
         "    cache.store('m', texts, np.full((200, 4), float(round), dtype=np.float32))\n"
         "    assert cache.lookup('m', texts)[1].all()\n"
@@ -181,7 +173,7 @@ def test_two_processes_write_one_cache_at_once(tmp_path):
     )
     procs = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path), tag]) for tag in ("a", "b")]
     assert [p.wait(timeout=120) for p in procs] == [0, 0]
-    cache = EmbeddingCache(tmp_path)
+    cache = EmbeddingStore(tmp_path)
     texts = [f"{tag} {r} {i}" for tag in "ab" for r in range(20) for i in range(200)]
     assert cache.lookup("m", texts)[1].all()
 
@@ -195,7 +187,7 @@ def test_reduction_arrays_round_trip_and_damage_is_refused(tmp_path, caplog):
     assert load_arrays(tmp_path, "missing") is None
     path = tmp_path / "reductions" / "k1.npz"
     path.write_bytes(path.read_bytes()[:-100])
-    with caplog.at_level(logging.WARNING, logger="cluster.cache"):
+    with caplog.at_level(logging.WARNING, logger="cluster.store"):
         assert load_arrays(tmp_path, "k1") is None
     assert "damaged" in caplog.text and not path.exists()
     assert not list((tmp_path / "reductions").glob(".*partial")), "no temporary file left"
@@ -207,3 +199,22 @@ def test_reduction_files_are_pruned_by_count(tmp_path):
         os.utime(tmp_path / "reductions" / f"k{i}.npz", (1000 + i, 1000 + i))
     assert prune_arrays(tmp_path, max_age_days=None, keep=2) == 3
     assert sorted(p.stem for p in (tmp_path / "reductions").glob("*.npz")) == ["k3", "k4"]
+
+
+def test_reduction_store_wraps_the_array_files(tmp_path):
+    with ReductionStore(tmp_path) as store:
+        store.save("k", {"points": np.arange(6, dtype=np.float32).reshape(3, 2)})
+        assert store.load("k")["points"].tolist() == [[0, 1], [2, 3], [4, 5]]
+        assert store.prune(max_age_days=None, keep=0) == 1
+        assert store.load("k") is None
+
+
+def test_the_cache_closes_its_database_on_the_way_out_even_after_an_error(tmp_path):
+    try:
+        with Cache(tmp_path) as cache:
+            cache.embeddings.store("m", ["a"], random_vectors(1))
+            raise KeyError("a stage failed")
+    except KeyError:
+        pass
+    assert cache.embeddings._conn is None
+    assert cache.report()["stored"] == 1

@@ -10,7 +10,10 @@ import sys
 import numpy as np
 import pytest
 
-from cluster.cache import DATABASE, EmbeddingCache, model_key
+from cluster.embed import model_key
+from cluster.store import Cache
+from cluster.store.embeddings import DATABASE
+
 from conftest import EXAMPLE_CONFIG, REPO, invoke
 
 OUTPUT_FILES = ("topics.csv", "headlines.csv", "rejected.csv", "changes.csv")
@@ -37,9 +40,20 @@ def test_cold_run_stores_every_vector(example_run):
 
 
 def test_warm_rerun_embeds_nothing_loads_no_model_and_writes_identical_files(example_run, example_cache, tmp_path):
-    args = ["run", "--config", str(EXAMPLE_CONFIG), "--run-id", "first", "--output-dir", str(tmp_path),
-            "--set", f"cache.dir={example_cache}"]
-    done = subprocess.run([sys.executable, "-c", WARM_RUN, *args], capture_output=True, text=True, cwd=REPO, timeout=600)
+    args = [
+        "run",
+        "--config",
+        str(EXAMPLE_CONFIG),
+        "--run-id",
+        "first",
+        "--output-dir",
+        str(tmp_path),
+        "--set",
+        f"cache.dir={example_cache}",
+    ]
+    done = subprocess.run(
+        [sys.executable, "-c", WARM_RUN, *args], capture_output=True, text=True, cwd=REPO, timeout=600
+    )
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["exit"] in (0, None), done.stderr
     assert report["imported"] == [], "a fully cached run must not load torch, the model or UMAP"
@@ -53,16 +67,16 @@ def test_warm_rerun_embeds_nothing_loads_no_model_and_writes_identical_files(exa
 
 
 def test_cached_vectors_are_identical_to_freshly_computed_ones(example_run, example_cache):
-    from cluster.config import load_config
     from cluster.embed import embed_texts, load_model, resolve_model
+    from cluster.jobs import plan_week
     from cluster.pipeline import prepare_input
 
-    cfg = load_config(EXAMPLE_CONFIG)
-    texts = prepare_input(cfg).unique.texts
+    plan = plan_week(EXAMPLE_CONFIG)
+    cfg = plan.config
+    texts = prepare_input(cfg, plan.window).unique.texts
     source = resolve_model(cfg.embedding.model)
-    cache = EmbeddingCache(example_cache)
-    cached, hit = cache.lookup(model_key(cache, source), texts)
-    cache.close()
+    with Cache(example_cache) as cache:
+        cached, hit = cache.embeddings.lookup(model_key(cache, source), texts)
     assert hit.all()
     fresh = embed_texts(texts, load_model(source, "cpu"), cfg.embedding.batch_size, progress=False)
     assert cached.dtype == fresh.dtype and np.array_equal(cached, fresh)
@@ -74,7 +88,9 @@ def test_truncated_cache_file_is_recovered_from_with_a_warning(example_run, exam
     database = damaged / DATABASE
     with open(database, "r+b") as handle:
         handle.truncate(database.stat().st_size // 3)
-    run = invoke(["--config", str(EXAMPLE_CONFIG), "--run-id", "first", "--set", f"cache.dir={damaged}"], tmp_path / "out")
+    run = invoke(
+        ["--config", str(EXAMPLE_CONFIG), "--run-id", "first", "--set", f"cache.dir={damaged}"], tmp_path / "out"
+    )
     assert run.exit_code == 0, run.stderr
     assert "embedding cache" in run.stderr and "damaged" in run.stderr and "truncated" in run.stderr
     manifest = json.loads((run.folder / "run.json").read_text())
@@ -85,8 +101,21 @@ def test_truncated_cache_file_is_recovered_from_with_a_warning(example_run, exam
 
 
 def test_cache_can_be_switched_off(tmp_path, example_run):
-    run = invoke(["--config", str(EXAMPLE_CONFIG), "--run-id", "x", "--set", "cache.enabled=false",
-                  "--set", f"cache.dir={tmp_path / 'never'}", "--set", "input.until=2014-03-25"], tmp_path / "out")
+    run = invoke(
+        [
+            "--config",
+            str(EXAMPLE_CONFIG),
+            "--run-id",
+            "x",
+            "--set",
+            "cache.enabled=false",
+            "--set",
+            f"cache.dir={tmp_path / 'never'}",
+            "--set",
+            "input.until=2014-03-25",
+        ],
+        tmp_path / "out",
+    )
     assert run.exit_code == 0, run.stderr
     assert json.loads((run.folder / "run.json").read_text())["cache"] == {"enabled": False}
     assert not (tmp_path / "never").exists()
@@ -94,17 +123,22 @@ def test_cache_can_be_switched_off(tmp_path, example_run):
 
 def test_a_run_that_fails_midway_closes_the_cache(tmp_path, monkeypatch):
     # A library caller who catches the error and carries on must not be left holding the SQLite file.
-    import cluster.cache
-    from cluster.config import load_config
+    import cluster.store
+    from cluster.jobs import plan_week
     from cluster.pipeline import prepare_input, run
 
     opened = []
-    real_open = cluster.cache.open_cache
-    monkeypatch.setattr(cluster.cache, "open_cache", lambda cfg: opened.append(real_open(cfg)) or opened[-1])
-    cfg = load_config(EXAMPLE_CONFIG, [f"cache.dir={tmp_path / 'cache'}", f"output.dir={tmp_path / 'out'}"])
-    prepared = prepare_input(cfg)
+
+    class RecordedCache(cluster.store.Cache):
+        def __init__(self, directory):
+            super().__init__(directory)
+            opened.append(self)
+
+    monkeypatch.setattr(cluster.store, "Cache", RecordedCache)
+    plan = plan_week(EXAMPLE_CONFIG, overrides=[f"cache.dir={tmp_path / 'cache'}", f"output.dir={tmp_path / 'out'}"])
+    prepared = prepare_input(plan.config, plan.window)
     wrong_shape = np.zeros((len(prepared.unique.texts) + 1, 384), dtype=np.float32)
     with pytest.raises(ValueError, match="vectors given"):
-        run(cfg, prepared, "x", progress=False, vectors=wrong_shape)
-    assert len(opened) == 1 and opened[0] is not None
-    assert opened[0]._conn is None
+        run(plan.config, prepared, "x", progress=False, vectors=wrong_shape)
+    assert len(opened) == 1
+    assert opened[0].embeddings._conn is None

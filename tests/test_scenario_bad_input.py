@@ -110,7 +110,9 @@ def test_missing_config_file(tmp_path):
 
 
 def test_bad_set_syntax(tmp_path):
-    assert_refused(invoke(["--input", str(EXAMPLE_INPUT), "--set", "min_cluster_size"], tmp_path / "out"), "section.key=value")
+    assert_refused(
+        invoke(["--input", str(EXAMPLE_INPUT), "--set", "min_cluster_size"], tmp_path / "out"), "section.key=value"
+    )
 
 
 def test_corrupt_parquet(tmp_path):
@@ -174,7 +176,8 @@ def test_evaluate_refuses_the_headline_column_as_labels(tmp_path):
     from cluster.cli import app
 
     result = CliRunner().invoke(
-        app, ["evaluate", "--input", str(EXAMPLE_INPUT), "--label-column", "headline", "--output-dir", str(tmp_path / "o")]
+        app,
+        ["evaluate", "--input", str(EXAMPLE_INPUT), "--label-column", "headline", "--output-dir", str(tmp_path / "o")],
     )
     assert result.exit_code == 2 and "is the headline column" in result.stderr
     assert not (tmp_path / "o").exists()

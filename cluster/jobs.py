@@ -1,0 +1,160 @@
+"""The weekly job, as a library call: `run_week` and `evaluate_week`.
+
+Each resolves the config and the run id once (`plan_week`), checks the input before anything is
+written, takes the output folder's lock, finds the previous run, runs the pipeline, scores it
+(evaluate), publishes the run folder atomically and applies retention. The CLI, the benchmarks
+and the notebook all call these. Failures are the typed exceptions of `cluster.errors`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence, Union
+
+from cluster.config import Config, RunPlan, load_config, resolve_run
+from cluster.weeks import schedule_overrides
+
+if TYPE_CHECKING:
+    from cluster.evaluate import Evaluation
+    from cluster.pipeline import RunResult
+
+log = logging.getLogger(__name__)
+
+ConfigSource = Union[Config, Path, str, None]
+
+
+@dataclass(frozen=True)
+class WeekRun:
+    """A finished run: its folder, its tables and manifest, and its scores when evaluated."""
+
+    folder: Path
+    result: "RunResult"
+    evaluation: "Evaluation | None" = None
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        return self.result.manifest
+
+    def summary(self) -> str:
+        """One line: topics, headlines, unclustered share, rejected rows."""
+        manifest = self.manifest
+        return (
+            f"{manifest['topics']} topics from {manifest['counts']['accepted']} headlines; "
+            f"{manifest['unclustered_share']:.1%} unclustered; {manifest['counts']['rejected']} rejected"
+        )
+
+
+def plan_week(
+    config: ConfigSource = None,
+    *,
+    input: Union[str, Path, Sequence[Union[str, Path]], None] = None,
+    output_dir: Union[str, Path, None] = None,
+    run_id: str | None = None,
+    week: str | None = None,
+    run_date: str | None = None,
+    previous: str | None = None,
+    overrides: Sequence[str] = (),
+    now: dt.datetime | None = None,
+) -> RunPlan:
+    """The config (a `Config`, a YAML path, or None for the defaults), then `overrides`
+    (`section.key=value`), then the other choices, validated and resolved: window and run id fixed.
+
+    The choices mean what the CLI flags of the same names mean (`--week 2026-W48` or `last`,
+    `--run-date YYYY-MM-DD`, `--previous RUN` or `none`)."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    flags, week_name = schedule_overrides(week, run_date, now.date())
+    flags = {section: dict(values) for section, values in flags.items()}
+    inputs = [input] if isinstance(input, (str, Path)) else list(input or [])
+    if inputs:
+        flags.setdefault("input", {})["path"] = str(inputs[0]) if len(inputs) == 1 else [str(i) for i in inputs]
+    if output_dir is not None:
+        flags.setdefault("output", {})["dir"] = str(output_dir)
+    if run_id is not None:
+        flags.setdefault("output", {})["run_id"] = run_id
+    if previous is not None:
+        flags.setdefault("tracking", {})["previous"] = previous
+    cfg = load_config(config, list(overrides), flags)
+    return resolve_run(cfg, week_name=week_name, by_run_date=run_date is not None, now=now)
+
+
+def run_plan(
+    plan: RunPlan, progress: bool | None = None, score_against: tuple[str, str | None] | None = None
+) -> WeekRun:
+    """Run a planned week: check the input, lock, compare, run, score, publish, prune.
+
+    With `score_against` (label column, optional category column) the labels are taken out of
+    the input before any stage runs, and the scores are written to evaluation.json."""
+    from cluster.evaluate import evaluate_topics, withhold_labels
+    from cluster.pipeline import prepare_input, run
+    from cluster.runs import RunLock, find_previous_run, prune_runs, run_fingerprint
+    from cluster.write import write_json, write_run
+
+    started = time.perf_counter()
+    cfg, out = plan.config, plan.output_dir
+    # the input is checked before the lock is taken: a bad file creates nothing in the output folder
+    prepared = prepare_input(cfg, plan.window)
+    labels = [column for column in score_against or () if column]
+    prepared, held_out = withhold_labels(prepared, labels, cfg.input.text_column) if labels else (prepared, None)
+    with RunLock(out):
+        counts = prepared.counts
+        log.info(
+            "read %d rows: %d outside the window, %d rejected, %d accepted (%d distinct)",
+            counts["read"],
+            counts["outside_window"],
+            counts["rejected"],
+            counts["accepted"],
+            counts["unique"],
+        )
+        window = plan.window.record() if plan.window else None
+        fingerprint = run_fingerprint(cfg.model_dump(mode="json"), [vars(f) for f in prepared.files], window)
+        until = window["until"] if window else ""
+        previous = find_previous_run(out, plan.run_id, cfg.tracking.previous, until, fingerprint)
+        if previous.run_id:
+            log.info("matching topics against the previous run %s", previous.run_id)
+        result = run(cfg, prepared, plan.run_id, progress=progress, previous=previous)
+        evaluation, extra = None, {}
+        if score_against is not None and held_out is not None:
+            label_column, category_column = score_against
+            evaluation = evaluate_topics(
+                result.headlines["topic_id"].to_numpy(),
+                held_out[label_column],
+                held_out[category_column] if category_column else None,
+                label_column=label_column,
+                category_column=category_column,
+            )
+            scores = evaluation.to_dict()
+            extra["evaluation.json"] = lambda path: write_json(scores, path)
+        total = time.perf_counter() - started
+        folder = write_run(result, out, cfg.review, total_seconds=total, extra_writers=extra)
+        prune_runs(out, cfg.output.keep_runs, plan.run_id)
+    return WeekRun(folder, result, evaluation)
+
+
+def run_week(config: ConfigSource = None, *, progress: bool | None = None, **choices: Any) -> WeekRun:
+    """Run the weekly job as `cluster run` does and return the run folder and its result.
+
+        from cluster import run_week
+        week = run_week("configs/weekly.yaml", week="last")
+        week.folder, week.result.topics
+
+    `choices` are those of `plan_week`: input, output_dir, run_id, week, run_date, previous,
+    overrides. Raises ConfigError or InputError (what to fix), RunLocked (another run holds the
+    output folder)."""
+    return run_plan(plan_week(config, **choices), progress=progress)
+
+
+def evaluate_week(
+    config: ConfigSource = None,
+    *,
+    label_column: str,
+    category_column: str | None = None,
+    progress: bool | None = None,
+    **choices: Any,
+) -> WeekRun:
+    """`run_week` on input that also carries a true grouping, scored against it (see
+    `cluster.evaluate`); the scores are in `.evaluation` and the run folder's evaluation.json."""
+    return run_plan(plan_week(config, **choices), progress=progress, score_against=(label_column, category_column))

@@ -1,0 +1,143 @@
+"""Every output table's columns, in order, with their types: the one place that spells them.
+
+The writers check each table against its schema before writing (a drift is a bug and stops the
+run), and `read_table` uses the same schema to read a run's CSVs back with numbers as numbers.
+Tables that carry the input's own columns (headlines, rejected rows) list only the columns the
+job adds; the input's columns come first, as text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cluster.errors import InputError
+
+# A spreadsheet evaluates a cell that starts with one of these as a formula (CSV injection).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+TEXT, INT, OPTIONAL_INT, FLOAT = "text", "int", "Int64", "float"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str = TEXT  # TEXT, INT, OPTIONAL_INT (may be empty) or FLOAT
+    optional: bool = False  # present only when the input has what it needs (a date or source column)
+
+
+@dataclass(frozen=True)
+class Table:
+    """One output file's columns."""
+
+    file: str
+    columns: tuple[Column, ...]
+    carries_input: bool = False  # the input's columns come first
+
+    @property
+    def names(self) -> list[str]:
+        return [column.name for column in self.columns]
+
+    def kinds(self) -> dict[str, str]:
+        return {column.name: column.kind for column in self.columns}
+
+    def optional_ints(self) -> dict[str, str]:
+        """pandas dtypes for the integer columns that may be empty."""
+        return {column.name: "Int64" for column in self.columns if column.kind == OPTIONAL_INT}
+
+    def check(self, frame: pd.DataFrame) -> None:
+        """Raise (a bug, never the user's input) unless `frame` ends with exactly this table's
+        columns in order (after the input's columns, if it carries them); optional columns may
+        be absent."""
+        columns = list(frame.columns)
+        expected = [c.name for c in self.columns if not c.optional or c.name in columns]
+        own = columns[len(columns) - len(expected) :] if self.carries_input else columns
+        if own != expected:
+            raise RuntimeError(f"{self.file}: columns {columns} do not match the schema {expected}")
+
+
+TOPICS = Table(
+    "topics.csv",
+    (
+        Column("topic_id", INT),
+        Column("topic_key"),
+        Column("label"),
+        Column("size", INT),
+        Column("share", FLOAT),
+        Column("keywords"),
+        Column("representative_1"),
+        Column("representative_2"),
+        Column("representative_3"),
+        Column("cohesion", FLOAT),
+        Column("first_date", optional=True),
+        Column("last_date", optional=True),
+        Column("n_sources", INT, optional=True),
+        Column("status"),
+        Column("previous_size", OPTIONAL_INT),
+        Column("previous_label"),
+    ),
+)
+
+HEADLINES = Table(
+    "headlines.csv",
+    (
+        Column("topic_id", INT),
+        Column("topic_key"),
+        Column("topic_label"),
+        Column("topic_confidence", FLOAT),
+        Column("assigned_by"),
+        Column("map_x", FLOAT),
+        Column("map_y", FLOAT),
+    ),
+    carries_input=True,
+)
+
+CHANGES = Table(
+    "changes.csv",
+    (
+        Column("status"),
+        Column("topic_key"),
+        Column("topic_id", OPTIONAL_INT),
+        Column("label"),
+        Column("size", INT),
+        Column("previous_topic_id", OPTIONAL_INT),
+        Column("previous_label"),
+        Column("previous_size", OPTIONAL_INT),
+        Column("keywords"),
+    ),
+)
+
+REJECTED = Table("rejected.csv", (Column("reason"),), carries_input=True)
+
+# Columns the job adds to input rows: an input column of the same name would be overwritten.
+ADDED_TO_INPUT = [*HEADLINES.names, *REJECTED.names]
+
+
+def unescape_cell(value: str) -> str:
+    """Undo the CSV writer's formula guard: `'=1+2` was written for the headline `=1+2`."""
+    if len(value) > 1 and value[0] == "'" and value[1:].startswith(FORMULA_TRIGGERS):
+        return value[1:]
+    return value
+
+
+def read_table(path: Path, table: Table) -> pd.DataFrame:
+    """A run's CSV with the schema's numbers as numbers and every text cell as it was before the
+    formula guard. A missing or unreadable column is an InputError naming file and column."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    kinds = table.kinds()
+    missing = [c.name for c in table.columns if not c.optional and c.name not in frame.columns]
+    if missing:
+        raise InputError(f"{path}: columns {missing} missing; it was not written by this version of headline-cluster")
+    for column in frame.columns:
+        kind = kinds.get(column, TEXT)
+        if kind == TEXT:
+            frame[column] = frame[column].map(unescape_cell)
+            continue
+        try:
+            numbers = pd.to_numeric(frame[column].replace("", np.nan))
+        except ValueError:
+            raise InputError(f"{path}: column {column!r} should hold numbers") from None
+        frame[column] = numbers.astype("Int64" if kind in (INT, OPTIONAL_INT) else "float")
+    return frame
