@@ -1,0 +1,31 @@
+"""The same input and config give the same files, byte for byte, even when every stage is
+recomputed in a fresh process (numba recompiles UMAP, the model is loaded anew)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+from conftest import EXAMPLE_CONFIG, REPO, invoke
+
+RUN_JSON = "run.json"  # holds timings and timestamps; everything else must match
+
+
+def test_a_fresh_process_recomputing_everything_writes_identical_files(tmp_path):
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    args = ["--config", str(EXAMPLE_CONFIG), "--run-id", "same", "--previous", "none", "--set", f"cache.dir={cache}"]
+    first = invoke(args, out)  # in this process, cold cache
+    assert first.exit_code == 0, first.stderr
+    before = {path.name: path.read_bytes() for path in first.folder.iterdir() if path.name != RUN_JSON}
+    assert {"topics.csv", "headlines.csv", "topics.xlsx", "topic_map.png", "topic_map.html", "report.html"} <= set(
+        before
+    )
+    shutil.rmtree(cache)  # the second run embeds and reduces again
+    command = [sys.executable, "-m", "cluster", "run", *args, "--output-dir", str(out), "--quiet"]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    after = {path.name: path.read_bytes() for path in first.folder.iterdir() if path.name != RUN_JSON}
+    assert sorted(after) == sorted(before)
+    for name, content in before.items():
+        assert after[name] == content, f"{name} differs after recomputing in a fresh process"
