@@ -8,6 +8,7 @@ folder's lock; 130 interrupted (Ctrl-C); 143 terminated (SIGTERM).
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import logging
 import signal
 import sys
@@ -16,7 +17,7 @@ import threading
 import traceback
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any, List, Optional
+from typing import Annotated, Any, Callable, List, Optional
 
 import typer
 
@@ -161,30 +162,7 @@ def _execute(
     typer.echo(str(week.folder))
 
 
-def _choices(
-    config: Optional[Path],
-    input: List[str],
-    output_dir: Optional[Path],
-    run_id: Optional[str],
-    set_: List[str],
-    week: Optional[str],
-    run_date: Optional[str],
-    previous: Optional[str],
-) -> dict[str, Any]:
-    return {
-        "config": config,
-        "input": input,
-        "output_dir": output_dir,
-        "run_id": run_id,
-        "overrides": set_,
-        "week": week,
-        "run_date": run_date,
-        "previous": previous,
-    }
-
-
-@app.command()
-def run(
+def _shared_options(
     config: ConfigOption = None,
     input: InputOption = [],
     output_dir: OutputOption = None,
@@ -196,39 +174,57 @@ def run(
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
 ) -> None:
-    """Cluster a week of headlines and write topics.csv, headlines.csv, changes.csv, rejected.csv,
-    run.json and the review files (topics.xlsx, topic_map.png, topic_map.html, report.html).
-
-    On success the last line on stdout is the path of the run folder.
-    """
-    _execute(_choices(config, input, output_dir, run_id, set_, week, run_date, previous), quiet, verbose)
+    """The options every week command takes; only this signature is used (see `week_command`)."""
 
 
-@app.command()
+def week_command(command: Callable[..., None]) -> Callable[..., None]:
+    """Give `command` the shared options after its own: Typer reads a command's options from its
+    signature, and the command receives them as keyword arguments."""
+    own = [p for p in inspect.signature(command, eval_str=True).parameters.values() if p.kind != p.VAR_KEYWORD]
+    shared = list(inspect.signature(_shared_options, eval_str=True).parameters.values())
+    command.__signature__ = inspect.Signature([*own, *shared])  # type: ignore[attr-defined]
+    return command
+
+
+def _job_choices(options: dict[str, Any]) -> tuple[dict[str, Any], bool, bool]:
+    """`plan_week`'s keyword arguments, and the quiet and verbose flags."""
+    choices = {
+        name: options[name] for name in ("config", "input", "output_dir", "run_id", "week", "run_date", "previous")
+    }
+    return {**choices, "overrides": options["set_"]}, options["quiet"], options["verbose"]
+
+
+RUN_HELP = (
+    "Cluster a week of headlines and write topics.csv, headlines.csv, changes.csv, rejected.csv, run.json "
+    "and the review files (topics.xlsx, topic_map.png, topic_map.html, report.html).\n\n"
+    "On success the last line on stdout is the path of the run folder."
+)
+EVALUATE_HELP = (
+    "Run the job exactly as `run` does, then score the topics against a label column.\n\n"
+    "The label columns are removed before any stage runs. Prints NMI, ARI, V-measure, homogeneity and "
+    "completeness, with unassigned headlines counted as one cluster and as singletons, and writes them to "
+    "evaluation.json in the run folder."
+)
+
+
+@app.command(help=RUN_HELP)
+@week_command
+def run(**options: Any) -> None:
+    """`cluster run`: the weekly job."""
+    _execute(*_job_choices(options))
+
+
+@app.command(help=EVALUATE_HELP)
+@week_command
 def evaluate(
     label_column: Annotated[str, typer.Option("--label-column", help="Column with the true grouping, e.g. story.")],
     category_column: Annotated[
         Optional[str], typer.Option("--category-column", help="Coarser labels; adds homogeneity against them.")
     ] = None,
-    config: ConfigOption = None,
-    input: InputOption = [],
-    output_dir: OutputOption = None,
-    run_id: RunIdOption = None,
-    set_: SetOption = [],
-    week: WeekOption = None,
-    run_date: RunDateOption = None,
-    previous: PreviousOption = None,
-    quiet: QuietOption = False,
-    verbose: VerboseOption = False,
+    **options: Any,
 ) -> None:
-    """Run the job exactly as `run` does, then score the topics against a label column.
-
-    The label columns are removed before any stage runs. Prints NMI, ARI, V-measure, homogeneity
-    and completeness, with unassigned headlines counted as one cluster and as singletons, and
-    writes them to evaluation.json in the run folder.
-    """
-    choices = _choices(config, input, output_dir, run_id, set_, week, run_date, previous)
-    _execute(choices, quiet, verbose, score_against=(label_column, category_column))
+    """`cluster evaluate`: the weekly job, scored against known labels."""
+    _execute(*_job_choices(options), score_against=(label_column, category_column))
 
 
 def main() -> None:
