@@ -20,7 +20,7 @@ from cluster.weeks import schedule_overrides
 
 if TYPE_CHECKING:
     from cluster.evaluate import Evaluation
-    from cluster.pipeline import RunResult
+    from cluster.tables import RunResult
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -19,7 +18,7 @@ from cluster.config import ClusteringConfig, Config
 from cluster.errors import InputError
 from cluster.read import check_columns, read_headlines
 from cluster.schema import ADDED_TO_INPUT
-from cluster.track import PreviousRun, TopicState
+from cluster.track import PreviousRun
 from cluster.weeks import Window
 
 if TYPE_CHECKING:
@@ -29,23 +28,9 @@ if TYPE_CHECKING:
     from cluster.manifest import StageTimer
     from cluster.reduce import Reduction
     from cluster.store import Cache
+    from cluster.tables import RunResult
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """Everything a run writes."""
-
-    run_id: str
-    topics: pd.DataFrame
-    headlines: pd.DataFrame
-    rejected: pd.DataFrame
-    manifest: dict[str, Any]
-    text_column: str
-    vectors: np.ndarray = field(repr=False)  # unique-headline embeddings, for later stages
-    changes: pd.DataFrame | None = None  # new and faded topics since the previous run
-    topic_state: TopicState | None = field(default=None, repr=False)  # what the next run matches against
 
 
 def prepare_input(cfg: Config, window: Window | None) -> PreparedInput:
@@ -94,8 +79,9 @@ def run(
     """
     from cluster.label import describe_topics
     from cluster.manifest import StageTimer, build_manifest
+    from cluster.reduce import fallback_map
     from cluster.store import finish_cache, open_cache
-    from cluster.tables import headline_table, topic_fit, topic_table
+    from cluster.tables import RunResult, headline_table, topic_fit, topic_table
     from cluster.track import track_run
 
     timer = StageTimer(seconds={"read_clean": prepared.seconds})
@@ -116,7 +102,7 @@ def run(
                 unique.texts, vectors, assignment.labels, weights, fit.centroids, cfg.labeling
             )
         with timer.stage("tables"):
-            map_xy = reduction.map_xy if reduction is not None else _fallback_map(vectors)
+            map_xy = reduction.map_xy if reduction is not None else fallback_map(vectors)
             headlines = headline_table(prepared, assignment, descriptions, fit, map_xy)
             row_topics = headlines["topic_id"].to_numpy()
             topics = topic_table(prepared, row_topics, descriptions, fit.cohesion, cfg.input)
@@ -175,9 +161,3 @@ def _reduce(
         needs_words = cfg.reduction.lexical_weight > 0 or clustering.merge_lexical_weight > 0
         words = word_vectors(texts) if needs_words else None
         return reduce_headlines(vectors, texts, cfg.reduction, cache, words), words
-
-
-def _fallback_map(vectors: np.ndarray) -> np.ndarray:
-    from cluster.reduce import fallback_map
-
-    return fallback_map(vectors)

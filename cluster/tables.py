@@ -1,4 +1,5 @@
-"""The output tables of a run, assembled from the stages' results (pure; no I/O).
+"""The output tables of a run, assembled from the stages' results (pure; no I/O), and
+`RunResult`, everything a run writes.
 
 `topic_table` gives one row per topic, `headline_table` one row per accepted input row; the
 tracking stage then adds the topic keys and statuses (`track.add_tracking_columns`).
@@ -6,8 +7,8 @@ tracking stage then adds the topic keys and statuses (`track.add_tracking_column
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,22 @@ if TYPE_CHECKING:
     from cluster.clean import PreparedInput
     from cluster.config import InputConfig
     from cluster.label import TopicDescription
+    from cluster.track import TopicState
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Everything a run writes."""
+
+    run_id: str
+    topics: pd.DataFrame
+    headlines: pd.DataFrame
+    rejected: pd.DataFrame
+    manifest: dict[str, Any]
+    text_column: str
+    vectors: np.ndarray = field(repr=False)  # unique-headline embeddings, for later stages
+    changes: pd.DataFrame | None = None  # new and faded topics since the previous run
+    topic_state: "TopicState | None" = field(default=None, repr=False)  # what the next run matches against
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from cluster.track import STATE_FILE
 
 if TYPE_CHECKING:
     from cluster.config import ReviewConfig
-    from cluster.pipeline import RunResult
+    from cluster.tables import RunResult
 
 log = logging.getLogger(__name__)
 

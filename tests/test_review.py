@@ -14,9 +14,9 @@ import pytest
 from openpyxl import load_workbook
 
 from cluster.config import ReviewConfig
-from cluster.pipeline import RunResult
 from cluster.review import ReviewTables, read_run, review_files, review_writers
 from cluster.review.report import render_report
+from cluster.tables import RunResult
 from cluster.write import write_run
 
 from conftest import CRAFTED_HEADLINES, read_output

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from cluster.config import ReviewConfig
-from cluster.pipeline import RunResult
 from cluster.review import read_run
+from cluster.tables import RunResult
 from cluster.write import spreadsheet_safe, write_csv, write_run
 
 
