@@ -52,8 +52,8 @@ def main() -> int:
         print(f"error: {args.data} not found; pass --data", file=sys.stderr)
         return 2
 
-    from cluster.config import ReviewConfig, load_config
-    from cluster.pipeline import prepare_input, run, write_result
+    from cluster import run_week
+    from cluster.config import ReviewConfig
     from cluster.review import MAP_HTML, ReviewTables, read_run, review_writers
 
     sys.path.insert(0, str(REPO / "tests"))  # the headless-Chromium driver is a test helper
@@ -67,17 +67,12 @@ def main() -> int:
         output_dir.mkdir(parents=True, exist_ok=True)
     else:
         output_dir = args.output_dir or Path(tempfile.mkdtemp(prefix="review-cost-"))
-        cfg = load_config(
-            None,
-            [f"input.since={args.since}", f"input.until={args.until}", "input.source_column=publisher"],
-            {"input": {"path": str(args.data)}, "output": {"dir": str(output_dir), "run_id": "review-cost"}},
-        )
-        started = time.perf_counter()
-        prepared = prepare_input(cfg)
-        result = run(cfg, prepared, "review-cost", progress=False)
-        folder = write_result(result, output_dir, "review-cost", total_seconds=time.perf_counter() - started)
+        overrides = [f"input.since={args.since}", f"input.until={args.until}", "input.source_column=publisher"]
+        week = run_week(None, input=args.data, output_dir=output_dir, run_id="review-cost", overrides=overrides)
+        folder = week.folder
         manifest = json.loads((folder / "run.json").read_text())
-        tables = ReviewTables(result.topics, result.headlines, manifest)
+        result = week.result
+        tables = ReviewTables(result.topics, result.headlines, manifest, result.changes, result.text_column)
     seconds = manifest["seconds"]
     total, review = seconds["total"], seconds["review"]
     without = total - review

@@ -127,14 +127,18 @@ def _execute(
 
     _setup_logging(quiet, verbose)
     out = Path(choices.get("output_dir") or "outputs")
-    written = "no run folder was written"  # the job publishes its folder last, or not at all
+    written = ["no run folder was written"]  # until the job says it has published the folder
     # SIGTERM (systemctl stop, a scheduler's timeout) unwinds like Ctrl-C: no staging folder, no lock left
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous_handler = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
     try:
         plan = plan_week(**choices)
         out = plan.output_dir
-        week = run_plan(plan, score_against=score_against)
+        week = run_plan(
+            plan,
+            score_against=score_against,
+            published=lambda folder: written.append(f"the run folder {folder} is complete"),
+        )
     except UserError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_USAGE)
@@ -142,10 +146,10 @@ def _execute(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_LOCKED)
     except KeyboardInterrupt:
-        typer.echo(f"interrupted; {written}", err=True)
+        typer.echo(f"interrupted; {written[-1]}", err=True)
         raise typer.Exit(EXIT_INTERRUPTED)
     except Terminated:
-        typer.echo(f"terminated (SIGTERM); {written}", err=True)
+        typer.echo(f"terminated (SIGTERM); {written[-1]}", err=True)
         raise typer.Exit(EXIT_TERMINATED)
     except Exception as exc:  # anything else is our bug: keep the traceback, keep stderr short
         path = _error_log(out)

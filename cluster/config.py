@@ -369,14 +369,17 @@ def computation_settings(config: dict[str, Any]) -> dict[str, Any]:
     """The settings of a config dump (or of a run.json's `config`) that shape the tables: every
     section's keys except those the section declares in `not_computation`."""
     kept: dict[str, Any] = {}
-    for name, field in Config.model_fields.items():
+    for name in sorted({*Config.model_fields, *config}):
+        field = Config.model_fields.get(name)
+        values = config.get(name) or {}
+        if field is None:  # a section this version does not know (a run of another version): all of it
+            kept[name] = values
+            continue
         section = field.annotation
         assert isinstance(section, type) and issubclass(section, _Section)
         excluded = section.not_computation
-        if excluded is None:
-            continue
-        values = config.get(name) or {}
-        kept[name] = {key: value for key, value in values.items() if key not in excluded}
+        if excluded is not None:
+            kept[name] = {key: value for key, value in values.items() if key not in excluded}
     return kept
 
 
@@ -405,12 +408,14 @@ def resolve_run(
     --week name, else the ISO week plus the UTC time.
     """
     now = now or dt.datetime.now(dt.timezone.utc)
-    if by_run_date and not cfg.input.has_window and cfg.input.run_date is not None:
-        before = week_of(cfg.input.run_date - dt.timedelta(days=7))
-        cfg = cfg.model_copy(
-            update={"input": cfg.input.model_copy(update={"since": before.since, "until": before.until})}
-        )
-    window = resolve_window(cfg.input, now.date())
+    try:
+        if by_run_date and not cfg.input.has_window and cfg.input.run_date is not None:
+            before = week_of(cfg.input.run_date - dt.timedelta(days=7))
+            window_update = {"since": before.since, "until": before.until}
+            cfg = cfg.model_copy(update={"input": cfg.input.model_copy(update=window_update)})
+        window = resolve_window(cfg.input, now.date())
+    except OverflowError:  # e.g. last_days: 800000 reaches back past year 1
+        raise ConfigError("input.last_days / input.run_date: the date window would fall outside years 1-9999") from None
     by_window = window_name(window) if by_run_date and window is not None else None
     run_id = cfg.output.run_id or week_name or by_window or default_run_id(now)
     return RunPlan(config=cfg, run_id=run_id, window=window)

@@ -3,7 +3,7 @@
 Each resolves the config and the run id once (`plan_week`), checks the input before anything is
 written, takes the output folder's lock, finds the previous run, runs the pipeline, scores it
 (evaluate), publishes the run folder atomically and applies retention. The CLI, the benchmarks
-and the notebook all call these. Failures are the typed exceptions of `cluster.errors`.
+call these (the notebook reads finished runs with `read_run`). Failures are the typed exceptions of `cluster.errors`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Sequence, Union
 
 from cluster.config import Config, RunPlan, load_config, resolve_run
 from cluster.weeks import schedule_overrides
@@ -82,12 +82,16 @@ def plan_week(
 
 
 def run_plan(
-    plan: RunPlan, progress: bool | None = None, score_against: tuple[str, str | None] | None = None
+    plan: RunPlan,
+    progress: bool | None = None,
+    score_against: tuple[str, str | None] | None = None,
+    published: Callable[[Path], None] | None = None,
 ) -> WeekRun:
     """Run a planned week: check the input, lock, compare, run, score, publish, prune.
 
     With `score_against` (label column, optional category column) the labels are taken out of
-    the input before any stage runs, and the scores are written to evaluation.json."""
+    the input before any stage runs, and the scores are written to evaluation.json. `published`
+    is told the run folder as soon as it is in place (retention still runs after it)."""
     from cluster.evaluate import evaluate_topics, withhold_labels
     from cluster.pipeline import prepare_input, run
     from cluster.runs import RunLock, find_previous_run, prune_runs, run_fingerprint
@@ -97,8 +101,11 @@ def run_plan(
     cfg, out = plan.config, plan.output_dir
     # the input is checked before the lock is taken: a bad file creates nothing in the output folder
     prepared = prepare_input(cfg, plan.window)
-    labels = [column for column in score_against or () if column]
-    prepared, held_out = withhold_labels(prepared, labels, cfg.input.text_column) if labels else (prepared, None)
+    held_out = None
+    if score_against is not None:
+        label_column, category_column = score_against
+        labels = [label_column] if category_column is None else [label_column, category_column]
+        prepared, held_out = withhold_labels(prepared, labels, cfg.input.text_column)
     with RunLock(out):
         counts = prepared.counts
         log.info(
@@ -130,6 +137,8 @@ def run_plan(
             extra["evaluation.json"] = lambda path: write_json(scores, path)
         total = time.perf_counter() - started
         folder = write_run(result, out, cfg.review, total_seconds=total, extra_writers=extra)
+        if published is not None:
+            published(folder)
         prune_runs(out, cfg.output.keep_runs, plan.run_id)
     return WeekRun(folder, result, evaluation)
 

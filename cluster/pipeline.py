@@ -93,8 +93,9 @@ def run(
         vectors = embedded.vectors
         reduction, words = _reduce(cfg, clustering, unique.texts, vectors, cache, timer)
         with timer.stage("cluster"):
-            log.info("clustering with HDBSCAN (min_cluster_size %d)", clustering.min_cluster_size)
             points = reduction.points if reduction is not None else None
+            if points is not None:
+                log.info("clustering with HDBSCAN (min_cluster_size %d)", clustering.min_cluster_size)
             assignment = cluster_topics(points, vectors, weights, clustering, words)
         with timer.stage("label"):
             fit = topic_fit(vectors, assignment.labels, weights)

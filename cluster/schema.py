@@ -35,6 +35,9 @@ class Table:
     file: str
     columns: tuple[Column, ...]
     carries_input: bool = False  # the input's columns come first
+    # what a file must hold to be read back at all; runs written before topic tracking lack
+    # topic_key, status and previous_*, and are still read
+    needed_to_read: tuple[str, ...] = ()
 
     @property
     def names(self) -> list[str]:
@@ -78,6 +81,7 @@ TOPICS = Table(
         Column("previous_size", OPTIONAL_INT),
         Column("previous_label"),
     ),
+    needed_to_read=("topic_id", "label", "size"),
 )
 
 HEADLINES = Table(
@@ -92,6 +96,7 @@ HEADLINES = Table(
         Column("map_y", FLOAT),
     ),
     carries_input=True,
+    needed_to_read=("topic_id",),
 )
 
 CHANGES = Table(
@@ -107,6 +112,7 @@ CHANGES = Table(
         Column("previous_size", OPTIONAL_INT),
         Column("keywords"),
     ),
+    needed_to_read=("status",),
 )
 
 REJECTED = Table("rejected.csv", (Column("reason"),), carries_input=True)
@@ -127,7 +133,7 @@ def read_table(path: Path, table: Table) -> pd.DataFrame:
     formula guard. A missing or unreadable column is an InputError naming file and column."""
     frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     kinds = table.kinds()
-    missing = [c.name for c in table.columns if not c.optional and c.name not in frame.columns]
+    missing = [name for name in table.needed_to_read if name not in frame.columns]
     if missing:
         raise InputError(f"{path}: columns {missing} missing; it was not written by this version of headline-cluster")
     for column in frame.columns:

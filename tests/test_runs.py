@@ -152,3 +152,6 @@ def test_runs_that_differ_only_in_where_they_write_are_the_same_computation():
     assert fingerprint("clustering.merge_threshold=0.6") != same
     assert fingerprint("tracking.match_threshold=0.7") != same
     assert fingerprint(files=[{"path": "a.csv", "sha256": "def", "rows": 3}]) != same
+    # a run of another version with a section this one does not know is another computation
+    newer = {**load_config().model_dump(mode="json"), "scale": {"fit_sample": 1000}}
+    assert run_fingerprint(newer, inputs, window) != same

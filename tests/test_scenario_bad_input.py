@@ -181,3 +181,15 @@ def test_evaluate_refuses_the_headline_column_as_labels(tmp_path):
     )
     assert result.exit_code == 2 and "is the headline column" in result.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_evaluate_refuses_an_empty_label_column_name(tmp_path):
+    from typer.testing import CliRunner
+
+    from cluster.cli import app
+
+    result = CliRunner().invoke(
+        app, ["evaluate", "--input", str(EXAMPLE_INPUT), "--label-column", "", "--output-dir", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 2 and "label column '' not found" in result.stderr
+    assert not (tmp_path / "o").exists()

@@ -48,3 +48,19 @@ def test_a_stopped_run_releases_the_lock_and_leaves_nothing_half_written(tmp_pat
     assert f"{said}" in stderr.strip().splitlines()[-1] and "no run folder was written" in stderr
     assert "Traceback" not in stderr
     assert sorted(os.listdir(out)) == [], "no lock, no staging folder, no run folder, no latest"
+
+
+def test_an_interrupt_after_publishing_says_the_run_folder_is_complete(tmp_path, example_cache, monkeypatch):
+    """Ctrl-C while old runs are pruned: the new run is already in place, and the message says so."""
+    import cluster.runs
+
+    from conftest import invoke
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cluster.runs, "prune_runs", interrupted)
+    run = invoke(["--config", str(EXAMPLE_CONFIG), "--run-id", "done", "--set", f"cache.dir={example_cache}"], tmp_path)
+    assert run.exit_code == 130
+    assert run.stderr.strip().splitlines()[-1] == f"interrupted; the run folder {tmp_path / 'done'} is complete"
+    assert (tmp_path / "done" / "run.json").is_file() and not (tmp_path / ".cluster.lock").exists()

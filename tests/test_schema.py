@@ -41,6 +41,13 @@ def test_read_table_names_the_file_and_column_that_do_not_fit(tmp_path):
     path.write_text(",".join(CHANGES.names) + "\nnew,T0001,zero,x,2,,,,k\n", encoding="utf-8")
     with pytest.raises(InputError, match="changes.csv: column 'topic_id' should hold numbers"):
         read_table(path, CHANGES)
-    path.write_text("status,topic_key\nnew,T0001\n", encoding="utf-8")
-    with pytest.raises(InputError, match="columns .*'topic_id'.* missing"):
+    path.write_text("topic_key,label\nT0001,x\n", encoding="utf-8")
+    with pytest.raises(InputError, match="columns \\['status'\\] missing"):
         read_table(path, CHANGES)
+
+
+def test_runs_written_before_topic_tracking_are_still_read(tmp_path):
+    path = tmp_path / "topics.csv"
+    path.write_text("topic_id,label,size,share\n0,Fed,3,0.75\n-1,Unclustered,1,0.25\n", encoding="utf-8")
+    frame = read_table(path, TOPICS)
+    assert frame["size"].tolist() == [3, 1] and "topic_key" not in frame.columns

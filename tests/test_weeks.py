@@ -59,3 +59,9 @@ def test_a_resolved_config_cannot_be_changed():
     plan = resolve_run(load_config())
     with pytest.raises(ValueError):
         plan.config.input.since = dt.date(2026, 1, 1)
+
+
+def test_a_window_past_the_calendar_is_a_config_error():
+    cfg = load_config(None, [], {"input": {"last_days": 800000}})
+    with pytest.raises(ConfigError, match="input.last_days / input.run_date: the date window would fall outside"):
+        resolve_run(cfg)

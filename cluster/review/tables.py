@@ -28,7 +28,12 @@ class ReviewTables:
     headlines: pd.DataFrame
     manifest: dict[str, Any] = field(repr=False)
     changes: pd.DataFrame | None = None
-    text_column: str = "headline"  # the headline column of the input (`input.text_column`)
+    text_column: str = ""  # the input's headline column; empty: the manifest's input.text_column
+
+    def __post_init__(self) -> None:
+        if not self.text_column:
+            configured = self.manifest.get("config", {}).get("input", {}).get("text_column", "headline")
+            object.__setattr__(self, "text_column", str(configured))
 
     @property
     def run_id(self) -> str:
@@ -68,5 +73,4 @@ def read_run(folder: Path | str) -> ReviewTables:
         headlines=read_table(folder / HEADLINES.file, HEADLINES),
         manifest=manifest,
         changes=read_table(changes_path, CHANGES) if changes_path.is_file() else None,
-        text_column=str(manifest.get("config", {}).get("input", {}).get("text_column", "headline")),
     )
