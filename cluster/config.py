@@ -116,6 +116,9 @@ class ReductionConfig(_Section):
     min_dist: float = Field(default=0.0, ge=0.0, le=1.0)
     init: Literal["pca", "spectral", "random"] = "pca"
     lexical_weight: float = Field(default=1.0, ge=0.0, le=10.0)
+    # Exact search costs n², an approximate index about n log n; at a week's size (31k) they cost
+    # the same (benchmarks/neighbours.py), so weeks keep the exact graph.
+    exact_neighbors_below: int = Field(default=50_000, ge=0)
     random_state: int = Field(default=42, ge=0)
 
 
