@@ -9,6 +9,7 @@ compiling it, as in a real process) and the recall of the exact k neighbours.
 
     python benchmarks/neighbours.py                        # the week of 2014-03-24
     python benchmarks/neighbours.py --weeks 2014-03-17 2014-04-14 --k 15
+    python benchmarks/neighbours.py --together --weeks 2014-03-17 2014-03-24   # one 54k input
 
 Vectors come from benchmarks/quality.py's cache (computed on first use). Needs ../shared/data.
 """
@@ -32,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weeks", nargs="+", default=["2014-03-24"], help="Mondays (YYYY-MM-DD)")
     parser.add_argument("--k", type=int, default=15, help="neighbours per headline (reduction.n_neighbors)")
     parser.add_argument("--cache-dir", type=Path, default=REPO / "benchmarks" / ".cache")
+    parser.add_argument("--together", action="store_true", help="search the weeks' distinct headlines as one input")
     args = parser.parse_args(argv)
     if not args.data.exists():
         parser.error(f"{args.data} not found (the UCI file from ../shared/data)")
@@ -43,10 +45,20 @@ def main(argv: list[str] | None = None) -> int:
 
     print("| week | distinct headlines | exact (s) | NNDescent (s) | recall of the exact neighbours |")
     print("|---|---|---|---|---|")
+    inputs = []
     for week in args.weeks:
         cfg, prepared, _ = week_input(args.data, week, [])
         texts = prepared.unique.texts
-        vectors = cached_vectors(texts, cfg.embedding.model, args.cache_dir)
+        inputs.append((week, texts, cached_vectors(texts, cfg.embedding.model, args.cache_dir)))
+    if args.together:  # one input: the weeks' headlines, each distinct text once
+        seen: dict[str, tuple[str, np.ndarray]] = {}
+        for _, texts, vectors in inputs:
+            for text, vector in zip(texts, vectors):
+                seen.setdefault(text.casefold(), (text, vector))
+        together = list(seen.values())
+        vectors = np.stack([vector for _, vector in together])
+        inputs = [("+".join(args.weeks), [text for text, _ in together], vectors)]
+    for week, texts, vectors in inputs:
         words = word_vectors(texts)
         weight = cfg.reduction.lexical_weight
         start = time.perf_counter()
