@@ -182,12 +182,12 @@ def reduce_embeddings(
     k = min(cfg.n_neighbors, len(vectors) - 1)
     if cfg.lexical_weight > 0 and words is None and texts is not None:
         words = word_vectors(texts)
-    if words is not None and cfg.lexical_weight > 0 and len(vectors) < cfg.exact_neighbors_below:
-        knn = blended_neighbours(vectors, words, k, cfg.lexical_weight)
-    elif words is not None and cfg.lexical_weight > 0:
-        knn = approximate_blended_neighbours(vectors, words, k, cfg.lexical_weight, cfg.random_state)
-    else:
+    if words is None or cfg.lexical_weight == 0:
         knn = nearest_neighbours(vectors, k, cfg.random_state)
+    elif len(vectors) < cfg.exact_neighbors_below:
+        knn = blended_neighbours(vectors, words, k, cfg.lexical_weight)
+    else:
+        knn = approximate_blended_neighbours(vectors, words, k, cfg.lexical_weight, cfg.random_state)
     points = _layout(vectors, knn, cfg.n_components, cfg.min_dist, cfg)
     map_xy = _layout(vectors, knn, 2, MAP_MIN_DIST, cfg)
     return Reduction(points=points, map_xy=map_xy)
