@@ -22,7 +22,7 @@ from typing import Annotated, Any, Callable, List, Optional
 import typer
 
 from cluster import __version__
-from cluster.errors import RunLocked, Terminated, UserError
+from cluster.errors import Interrupted, RunLocked, Terminated, UserError
 
 app = typer.Typer(
     help="Turn a week of news headlines into labelled topic tables.",
@@ -105,6 +105,10 @@ def _raise_terminated(signum: int, frame: Optional[FrameType]) -> None:
     raise Terminated()
 
 
+def _raise_interrupted(signum: int, frame: Optional[FrameType]) -> None:
+    raise Interrupted()
+
+
 def _error_log(output_dir: Path) -> Path:
     """Where an unexpected failure's traceback goes: <output-dir>/logs, else the temp folder."""
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
@@ -128,9 +132,11 @@ def _execute(
     _setup_logging(quiet, verbose)
     out = Path(choices.get("output_dir") or "outputs")
     written = ["no run folder was written"]  # until the job says it has published the folder
-    # SIGTERM (systemctl stop, a scheduler's timeout) unwinds like Ctrl-C: no staging folder, no lock left
+    # SIGINT and SIGTERM (systemctl stop, a scheduler's timeout) unwind the run: no staging folder,
+    # no lock left. Both raise our own exceptions, so the exit code is ours (see errors.Interrupted).
     in_main_thread = threading.current_thread() is threading.main_thread()
-    previous_handler = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
+    handlers = {signal.SIGINT: _raise_interrupted, signal.SIGTERM: _raise_terminated} if in_main_thread else {}
+    previous = {signum: signal.signal(signum, handler) for signum, handler in handlers.items()}
     try:
         plan = plan_week(**choices)
         out = plan.output_dir
@@ -145,7 +151,7 @@ def _execute(
     except RunLocked as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_LOCKED)
-    except KeyboardInterrupt:
+    except (Interrupted, KeyboardInterrupt):
         typer.echo(f"interrupted; {written[-1]}", err=True)
         raise typer.Exit(EXIT_INTERRUPTED)
     except Terminated:
@@ -156,8 +162,8 @@ def _execute(
         typer.echo(f"unexpected error: {type(exc).__name__}: {exc}; traceback written to {path}", err=True)
         raise typer.Exit(EXIT_FAILURE)
     finally:
-        if in_main_thread:
-            signal.signal(signal.SIGTERM, previous_handler)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     if week.evaluation is not None:
         from cluster.evaluate import format_evaluation
 

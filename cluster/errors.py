@@ -17,6 +17,12 @@ class RunLocked(Exception):
     """Another run holds the output folder. The CLI prints one line and exits with 3."""
 
 
+class Interrupted(BaseException):
+    """Ctrl-C (SIGINT), raised by the CLI's handler in place of KeyboardInterrupt. A KeyboardInterrupt
+    that passes through some C code paths makes CPython kill itself with SIGINT at exit even after
+    it was handled, so `cluster run` sometimes ended by signal instead of with exit code 130."""
+
+
 class Terminated(BaseException):
     """SIGTERM (e.g. `systemctl stop`), raised by the CLI's handler so that the staging folder
     and the lock are cleaned up on the way out, as for Ctrl-C."""
