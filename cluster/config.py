@@ -168,6 +168,10 @@ class OutputConfig(_Section):
     dir: str = "outputs"
     run_id: Union[str, None] = None
     keep_runs: Union[int, None] = Field(default=None, ge=1)
+    # Above this many accepted rows a run is "large": headlines.parquet holds every row, the
+    # workbook's Headlines sheet and the maps hold a per-topic sample (docs/review-files.md).
+    large_run_rows: int = Field(default=250_000, ge=1)
+    headlines_csv: bool = True  # large runs only: False writes headlines.parquet alone
 
     @field_validator("run_id")
     @classmethod

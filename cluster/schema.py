@@ -1,7 +1,8 @@
 """Every output table's columns, in order, with their types: the one place that spells them.
 
 The writers check each table against its schema before writing (a drift is a bug and stops the
-run), and `read_table` uses the same schema to read a run's CSVs back with numbers as numbers.
+run), and `read_table` uses the same schema to read a run's CSVs (or a large run's
+headlines.parquet) back with numbers as numbers.
 Tables that carry the input's own columns (headlines, rejected rows) list only the columns the
 job adds; the input's columns come first, as text.
 """
@@ -117,6 +118,11 @@ CHANGES = Table(
 
 REJECTED = Table("rejected.csv", (Column("reason"),), carries_input=True)
 
+# A large run (more headline rows than output.large_run_rows) also writes the headline table as
+# Parquet: the HEADLINES columns with these types, input columns as strings, text as it was
+# (no formula guard: Parquet is read by programs, not spreadsheets).
+HEADLINES_PARQUET = "headlines.parquet"
+
 # Columns the job adds to input rows: an input column of the same name would be overwritten.
 ADDED_TO_INPUT = [*HEADLINES.names, *REJECTED.names]
 
@@ -128,10 +134,27 @@ def unescape_cell(value: str) -> str:
     return value
 
 
+def _read_parquet(path: Path) -> pd.DataFrame:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        arrow = pq.read_table(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
+    return arrow.to_pandas()
+
+
 def read_table(path: Path, table: Table) -> pd.DataFrame:
     """A run's CSV with the schema's numbers as numbers and every text cell as it was before the
-    formula guard. A missing or unreadable column is an InputError naming file and column."""
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    formula guard. A `.parquet` file (a large run's headline table) is read with the same types:
+    the schema's integers as Int64, its floats as float, every other column as text, a missing
+    text cell as "". A missing or unreadable column is an InputError naming file and column."""
+    parquet = path.suffix == ".parquet"
+    if parquet:
+        frame = _read_parquet(path)
+    else:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     kinds = table.kinds()
     missing = [name for name in table.needed_to_read if name not in frame.columns]
     if missing:
@@ -139,11 +162,14 @@ def read_table(path: Path, table: Table) -> pd.DataFrame:
     for column in frame.columns:
         kind = kinds.get(column, TEXT)
         if kind == TEXT:
-            frame[column] = frame[column].map(unescape_cell)
+            if parquet:  # stored as written: no formula guard to undo
+                frame[column] = frame[column].fillna("").astype(str)
+            else:
+                frame[column] = frame[column].map(unescape_cell)
             continue
         try:
-            numbers = pd.to_numeric(frame[column].replace("", np.nan))
-        except ValueError:
+            numbers = frame[column] if parquet else frame[column].replace("", np.nan)
+            frame[column] = pd.to_numeric(numbers).astype("Int64" if kind in (INT, OPTIONAL_INT) else "float")
+        except (ValueError, TypeError):
             raise InputError(f"{path}: column {column!r} should hold numbers") from None
-        frame[column] = numbers.astype("Int64" if kind in (INT, OPTIONAL_INT) else "float")
     return frame

@@ -119,9 +119,15 @@ def render_report(tables: ReviewTables, n_topics: int = 20, map_link: str | None
     smaller = len(topics) - len(largest)
     more = f"<p>{smaller:,} smaller topics are in topics.xlsx and topics.csv.</p>" if smaller > 0 else ""
     changes = _changes(tables) if tables.has_tracking else ""
+    sample = tables.map_sample if map_link else None
+    points = (
+        f"{sample.shown:,} of {sample.total:,} headlines, sampled per topic"
+        if sample is not None and sample.shown < sample.total
+        else "every headline"
+    )
     link = (
         f'<p class="maplink"><a href="{escape(map_link, quote=True)}">Open the interactive topic map</a> '
-        f"(every headline, searchable; a static copy is topic_map.png)</p>"
+        f"({points}, searchable; a static copy is topic_map.png)</p>"
         if map_link
         else ""
     )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -13,7 +14,28 @@ import pandas as pd
 from cluster.clustering import UNCLUSTERED
 from cluster.errors import InputError
 from cluster.runs import MANIFEST
-from cluster.schema import CHANGES, HEADLINES, TOPICS, read_table
+from cluster.schema import CHANGES, HEADLINES, HEADLINES_PARQUET, TOPICS, read_table
+
+if TYPE_CHECKING:
+    from cluster.review.sample import Sample
+
+
+@dataclass(frozen=True)
+class LargeRun:
+    """A run with more headline rows than `output.large_run_rows`: the workbook's Headlines sheet
+    and the maps show a per-topic sample (`cluster.review.sample`); `files` hold every row."""
+
+    rows: int
+    threshold: int
+    files: tuple[str, ...]  # the run folder's files that hold every headline row
+
+    @classmethod
+    def from_manifest(cls, manifest: dict[str, Any]) -> "LargeRun | None":
+        """The run.json entry `large_run`, when the run was large."""
+        entry = manifest.get("large_run")
+        if not isinstance(entry, dict):
+            return None
+        return cls(rows=int(entry["rows"]), threshold=int(entry["threshold"]), files=tuple(entry["files"]))
 
 
 @dataclass(frozen=True)
@@ -29,6 +51,7 @@ class ReviewTables:
     manifest: dict[str, Any] = field(repr=False)
     changes: pd.DataFrame | None = None
     text_column: str = ""  # the input's headline column; empty: the manifest's input.text_column
+    large: LargeRun | None = None  # set when the run is large: the review files show samples
 
     def __post_init__(self) -> None:
         if not self.text_column:
@@ -42,6 +65,20 @@ class ReviewTables:
     @property
     def has_tracking(self) -> bool:
         return "status" in self.topics.columns or self.changes is not None
+
+    @cached_property
+    def workbook_sample(self) -> "Sample | None":
+        """The rows of the workbook's Headlines sheet of a large run; None: every row."""
+        from cluster.review.sample import workbook_sample
+
+        return workbook_sample(self.headlines) if self.large is not None else None
+
+    @cached_property
+    def map_sample(self) -> "Sample | None":
+        """The points of the maps of a large run; None: every row."""
+        from cluster.review.sample import map_sample
+
+        return map_sample(self.headlines) if self.large is not None else None
 
 
 def clustered_topics(topics: pd.DataFrame) -> pd.DataFrame:
@@ -61,16 +98,21 @@ def headline_order(headlines: pd.DataFrame) -> np.ndarray:
 
 def read_run(folder: Path | str) -> ReviewTables:
     """Read a run folder's topics.csv, headlines.csv, run.json (and changes.csv if present) back
-    into typed tables, text cells as they were in the input."""
+    into typed tables, text cells as they were in the input. A large run's headlines are read
+    from headlines.parquet (exact, and faster than the CSV; the only copy when the run was
+    written with `output.headlines_csv: false`)."""
     folder = Path(folder)
-    missing = [name for name in (TOPICS.file, HEADLINES.file, MANIFEST) if not (folder / name).is_file()]
+    parquet = folder / HEADLINES_PARQUET
+    headlines = parquet if parquet.is_file() else folder / HEADLINES.file
+    missing = [name for name in (TOPICS.file, headlines.name, MANIFEST) if not (folder / name).is_file()]
     if missing:
         raise InputError(f"{folder} is not a complete run folder: {', '.join(missing)} missing")
     manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     changes_path = folder / CHANGES.file
     return ReviewTables(
         topics=read_table(folder / TOPICS.file, TOPICS),
-        headlines=read_table(folder / HEADLINES.file, HEADLINES),
+        headlines=read_table(headlines, HEADLINES),
         manifest=manifest,
         changes=read_table(changes_path, CHANGES) if changes_path.is_file() else None,
+        large=LargeRun.from_manifest(manifest),
     )

@@ -6,6 +6,9 @@ topic centres, unclustered headlines faint.
 - topic_map.html: plotly.js, inlined (no CDN), drawn with WebGL (`scattergl`) so that 35k points
   pan, zoom and hover smoothly; a search box and a topic picker highlight matching headlines.
   The page's own script builds the plot from compact arrays, which keeps the file small.
+
+A large run's maps draw a per-topic sample of the points (`cluster.review.sample`, at most
+50,000) and say so under the title; topic sizes and label positions still come from every row.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from cluster.review.pages import fill, read_template
 from cluster.review.tables import UNCLUSTERED, ReviewTables, clustered_topics
@@ -49,6 +53,7 @@ PALETTE = [
     "#ce6dbd",
 ]
 UNCLUSTERED_COLOUR = "#9a9a9a"
+NOTE_COLOUR = "#7a4b00"  # a large run's "showing … of … headlines"
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,8 @@ class MapTopic:
 
 @dataclass(frozen=True)
 class MapData:
-    """What both maps draw. Points are the headline rows, in input order."""
+    """What both maps draw. Points are the headline rows (a large run's: its map sample), in
+    input order."""
 
     x: np.ndarray
     y: np.ndarray
@@ -74,6 +80,18 @@ class MapData:
     title: str
     subtitle: str
     n_labels: int
+    note: str = ""  # a large run's: how many of the headlines the points are
+
+
+def _medians(groups: np.ndarray, values: np.ndarray) -> dict[int, float]:
+    """The median of `values` in each group, as `np.median` gives it, in one sort (a loop over
+    topics with a mask each costs topics × rows)."""
+    order = np.lexsort((values, groups))
+    keys, ordered = groups[order], values[order]
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.zeros(0, dtype=np.int64)
+    counts = np.diff(np.r_[starts, len(keys)])
+    middle = (ordered[starts + (counts - 1) // 2] + ordered[starts + counts // 2]) / 2
+    return dict(zip(keys[starts].tolist(), middle.tolist()))
 
 
 def build_map_data(tables: ReviewTables, n_labels: int = 40) -> MapData:
@@ -82,14 +100,14 @@ def build_map_data(tables: ReviewTables, n_labels: int = 40) -> MapData:
     x = headlines["map_x"].to_numpy(dtype=float)
     y = headlines["map_y"].to_numpy(dtype=float)
     point_topic = headlines["topic_id"].astype(int).to_numpy()
+    median_x, median_y = _medians(point_topic, x), _medians(point_topic, y)
     topics: list[MapTopic] = []
     index_of: dict[int, int] = {}
     clustered = clustered_topics(tables.topics)
     rows = zip(clustered["topic_id"].astype(int).tolist(), clustered["label"].tolist(), clustered["size"].tolist())
     for rank, (topic_id, label, size) in enumerate(rows):
-        members = point_topic == topic_id
-        centre_x = float(np.median(x[members])) if members.any() else 0.0
-        centre_y = float(np.median(y[members])) if members.any() else 0.0
+        centre_x = float(median_x.get(topic_id, 0.0))
+        centre_y = float(median_y.get(topic_id, 0.0))
         index_of[topic_id] = len(topics)
         topics.append(
             MapTopic(
@@ -102,7 +120,8 @@ def build_map_data(tables: ReviewTables, n_labels: int = 40) -> MapData:
                 labelled=rank < n_labels,
             )
         )
-    topic_index = np.array([index_of.get(int(t), UNCLUSTERED) for t in point_topic], dtype=np.int64)
+    lookup = pd.Series(list(index_of.values()), index=list(index_of), dtype=np.int64)
+    topic_index = lookup.reindex(point_topic, fill_value=UNCLUSTERED).to_numpy(dtype=np.int64)
     n_unclustered = int((topic_index == UNCLUSTERED).sum())
     manifest = tables.manifest
     window = manifest.get("window") or {}
@@ -112,16 +131,27 @@ def build_map_data(tables: ReviewTables, n_labels: int = 40) -> MapData:
         f"{f', {n_unclustered:,} unclustered (grey)' if n_unclustered else ''}"
         f"{f' · {when}' if when else ''}"
     )
+    text = headlines[tables.text_column]
+    sample, note = tables.map_sample, ""
+    if sample is not None and sample.shown < sample.total:  # a large run: draw the sample's points only
+        x, y, topic_index, text = x[sample.rows], y[sample.rows], topic_index[sample.rows], text.iloc[sample.rows]
+        note = map_sample_note(sample.shown, sample.total)
     return MapData(
         x=x,
         y=y,
         topic_index=topic_index,
-        text=[str(t) for t in headlines[tables.text_column].tolist()],
+        text=[str(t) for t in text.tolist()],
         topics=topics,
         title=f"Topic map · run {tables.run_id}",
         subtitle=subtitle,
         n_labels=n_labels,
+        note=note,
     )
+
+
+def map_sample_note(shown: int, total: int) -> str:
+    """What a large run's maps say about their points."""
+    return f"showing {shown:,} of {total:,} headlines, sampled per topic"
 
 
 def _marker_area(n_points: int) -> float:
@@ -158,6 +188,8 @@ def write_map_png(data: MapData, path: Path) -> None:
     )
     figure.text(0.01, 0.975, data.title, fontsize=14, weight="bold", va="top")
     figure.text(0.01, 0.945, data.subtitle, fontsize=10, color="#444444", va="top")
+    if data.note:
+        figure.text(0.99, 0.975, data.note, fontsize=10, color=NOTE_COLOUR, weight="bold", ha="right", va="top")
     renderer = canvas.get_renderer()
     placed: list[Bbox] = []
     halo = [patheffects.withStroke(linewidth=3, foreground="white")]
@@ -180,7 +212,9 @@ def write_map_png(data: MapData, path: Path) -> None:
             label.remove()
         else:
             placed.append(box)
-    figure.savefig(path, format="png", facecolor="white")
+    # a large run's note is also the PNG's Description, for programs that read the file
+    metadata = {"Description": data.note} if data.note else None  # None: matplotlib's default
+    figure.savefig(path, format="png", facecolor="white", metadata=metadata)
 
 
 def _shorten(text: str, limit: int) -> str:
@@ -229,7 +263,8 @@ def write_map_html(data: MapData, path: Path) -> None:
     search/topic filter (matching points stay bright, the rest fade).
     """
     head, tail = read_template("topic_map.html").split("{{scripts}}")
-    values = {"title": html.escape(data.title), "subtitle": html.escape(data.subtitle), "n": f"{len(data.x):,}"}
+    subtitle = f"{data.subtitle} · {data.note}" if data.note else data.subtitle
+    values = {"title": html.escape(data.title), "subtitle": html.escape(subtitle), "n": f"{len(data.x):,}"}
     with open(path, "w", encoding="utf-8", newline="\n") as out:
         out.write(fill(head, **values))
         out.write("<script>")

@@ -1,5 +1,8 @@
 """topics.xlsx: Topics, Headlines, Changes (with topic tracking) and Run sheets.
 
+A large run's Headlines sheet holds a per-topic sample (`cluster.review.sample`); its first row
+says so, and the header row is the second.
+
 XlsxWriter writes it: it is fast on tens of thousands of rows and lets every cell be written with
 an explicit type, so text is always stored as text (never as a formula) and numbers as numbers.
 """
@@ -14,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from cluster.review.tables import ReviewTables, headline_order
+from cluster.review.tables import UNCLUSTERED, ReviewTables, headline_order
 from cluster.schema import FORMULA_TRIGGERS
 
 if TYPE_CHECKING:
@@ -76,6 +79,7 @@ class _SheetWriter:
         self.guarded = workbook.add_format({"valign": "top", "quote_prefix": True})
         self.guarded_wrapped = workbook.add_format({"text_wrap": True, "valign": "top", "quote_prefix": True})
         self.date = workbook.add_format({"num_format": "yyyy-mm-dd", "valign": "top"})
+        self.note = workbook.add_format({"bold": True, "italic": True, "font_color": "#7A4B00"})
         self.numbers: dict[str, Format] = {}
 
     def number_format(self, spec: str) -> Format:
@@ -83,27 +87,34 @@ class _SheetWriter:
             self.numbers[spec] = self.book.add_format({"num_format": spec, "valign": "top"})
         return self.numbers[spec]
 
-    def write(self, name: str, frame: pd.DataFrame, widths: dict[str, int] | None = None) -> None:
+    def write(
+        self, name: str, frame: pd.DataFrame, widths: dict[str, int] | None = None, note: str | None = None
+    ) -> None:
+        """One sheet; with a `note`, the first row holds it and the header is the second row."""
         sheet = self.book.add_worksheet(name)
-        frame = frame.iloc[: EXCEL_MAX_ROWS - 1]
+        top = 0
+        if note:
+            sheet.write_string(0, 0, note, self.note)
+            top = 1
+        frame = frame.iloc[: EXCEL_MAX_ROWS - 1 - top]
         for col, column in enumerate(frame.columns):
             series = frame[column]
             kind = _column_kind(series)
-            sheet.write_string(0, col, str(column), self.header)
+            sheet.write_string(top, col, str(column), self.header)
             if kind == "text":
                 width = (widths or {}).get(column) or _text_width(series, str(column))
                 long_text = width >= MAX_WIDTH or (widths or {}).get(column) is not None
-                self._write_text(sheet, col, series, long_text)
+                self._write_text(sheet, col, series, long_text, top + 1)
             else:
                 width = max(len(str(column)) + 2, 11 if kind != "int" else 8)
-                self._write_typed(sheet, col, series, kind)
+                self._write_typed(sheet, col, series, kind, top + 1)
             sheet.set_column(col, col, width)
-        sheet.freeze_panes(1, 0)
-        sheet.autofilter(0, 0, max(len(frame), 1), max(len(frame.columns) - 1, 0))
+        sheet.freeze_panes(top + 1, 0)
+        sheet.autofilter(top, 0, top + max(len(frame), 1), max(len(frame.columns) - 1, 0))
 
-    def _write_text(self, sheet: Worksheet, col: int, series: pd.Series, wrap: bool) -> None:
+    def _write_text(self, sheet: Worksheet, col: int, series: pd.Series, wrap: bool, first: int = 1) -> None:
         plain, guarded = (self.wrapped, self.guarded_wrapped) if wrap else (self.text, self.guarded)
-        for row, value in enumerate(series.tolist(), start=1):
+        for row, value in enumerate(series.tolist(), start=first):
             if _is_missing(value):
                 continue
             if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
@@ -113,33 +124,51 @@ class _SheetWriter:
             if text:
                 sheet.write_string(row, col, text, guarded if text.startswith(FORMULA_TRIGGERS) else plain)
 
-    def _write_typed(self, sheet: Worksheet, col: int, series: pd.Series, kind: str) -> None:
+    def _write_typed(self, sheet: Worksheet, col: int, series: pd.Series, kind: str, first: int = 1) -> None:
         if kind == "date":
             dates = pd.to_datetime(series.replace("", None), errors="coerce")
-            for row, value in enumerate(dates.tolist(), start=1):
+            for row, value in enumerate(dates.tolist(), start=first):
                 if not _is_missing(value) and value is not pd.NaT:
                     sheet.write_datetime(row, col, value.to_pydatetime(), self.date)
             return
         if kind == "bool":
-            for row, value in enumerate(series.tolist(), start=1):
+            for row, value in enumerate(series.tolist(), start=first):
                 if not _is_missing(value):
                     sheet.write_boolean(row, col, bool(value), self.text)
             return
         spec = NUMBER_FORMATS.get(str(series.name), "0" if kind == "int" else "0.000")
         style = self.number_format(spec)
-        for row, value in enumerate(series.tolist(), start=1):
+        for row, value in enumerate(series.tolist(), start=first):
             if not _is_missing(value) and math.isfinite(float(value)):
                 sheet.write_number(row, col, value, style)
 
 
 def _headlines_sheet(tables: ReviewTables) -> pd.DataFrame:
-    """Headlines sorted by topic then confidence; the reviewer's columns first."""
-    headlines = tables.headlines.iloc[headline_order(tables.headlines)]
+    """Headlines sorted by topic then confidence (a large run's: the sample, in the same order);
+    the reviewer's columns first."""
+    sample = tables.workbook_sample
+    rows = headline_order(tables.headlines) if sample is None else sample.rows
+    headlines = tables.headlines.iloc[rows]
     reviewer = ("topic_id", "topic_key", "topic_label", "topic_confidence", tables.text_column)
     first = [c for c in reviewer if c in headlines]
     last = [c for c in ("assigned_by", "map_x", "map_y") if c in headlines and c not in first]
     middle = [c for c in headlines.columns if c not in first and c not in last]
     return headlines[first + middle + last]
+
+
+def sample_note(tables: ReviewTables) -> str | None:
+    """The first row of a large run's Headlines sheet: what it holds and where every row is;
+    None when the sheet holds every row."""
+    sample = tables.workbook_sample
+    if sample is None or tables.large is None or sample.shown == sample.total:
+        return None
+    topic = tables.headlines["topic_id"].astype(int).to_numpy()
+    unclustered = int((topic[sample.rows] == UNCLUSTERED).sum())
+    spread = f" and {unclustered:,} unclustered headlines spread over the input" if unclustered else ""
+    return (
+        f"Sample: the {sample.per_topic:,} most representative headlines of each topic (highest topic_confidence)"
+        f"{spread} ({sample.shown:,} of {sample.total:,} rows); every row is in {' and '.join(tables.large.files)}"
+    )
 
 
 def _flatten(prefix: str, value: Any) -> list[tuple[str, Any]]:
@@ -174,6 +203,7 @@ def run_sheet(manifest: dict[str, Any]) -> pd.DataFrame:
     rows += _flatten("resolved", manifest.get("resolved", {}))
     rows += _flatten("", manifest.get("config", {}))
     rows += _flatten("version", manifest.get("versions", {}))
+    rows += _flatten("large_run", manifest.get("large_run") or {})
     rows += [("warning", w) for w in manifest.get("warnings", [])]
     values = [("true" if v else "false") if isinstance(v, bool) else "null" if v is None else v for _, v in rows]
     return pd.DataFrame({"setting": [k for k, _ in rows], "value": pd.Series(values, dtype=object)})
@@ -198,7 +228,12 @@ def write_workbook(tables: ReviewTables, path: Path) -> None:
     long_text = {c: MAX_WIDTH for c in ("keywords", "representative_1", "representative_2", "representative_3")}
     long_text["label"] = 36
     writer.write("Topics", tables.topics, widths={c: w for c, w in long_text.items() if c in tables.topics})
-    writer.write("Headlines", _headlines_sheet(tables), widths={tables.text_column: MAX_WIDTH, "topic_label": 36})
+    writer.write(
+        "Headlines",
+        _headlines_sheet(tables),
+        widths={tables.text_column: MAX_WIDTH, "topic_label": 36},
+        note=sample_note(tables),
+    )
     if tables.changes is not None:
         writer.write("Changes", tables.changes)
     writer.write("Run", run_sheet(tables.manifest), widths={"setting": 34, "value": MAX_WIDTH})
