@@ -57,10 +57,9 @@ def cached_vectors(texts: list[str], model_name: str, cache_dir: Path) -> np.nda
     path = cache_dir / f"vectors-{key}.npy"
     if path.exists():
         return np.load(path)
-    from cluster.embed import embed_texts, load_model, pick_device, resolve_model
+    from cluster.embed import embed_texts, pick_device, resolve_model
 
-    model = load_model(resolve_model(model_name), pick_device("auto"))
-    vectors = embed_texts(texts, model, batch_size=64, progress=False)
+    vectors = embed_texts(texts, resolve_model(model_name), pick_device("auto"), batch_size=64, progress=False)
     cache_dir.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp.npy")
     np.save(temporary, vectors)

@@ -72,6 +72,14 @@ PreviousOption = Annotated[
         "`none` for no comparison).",
     ),
 ]
+SchedulerOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--scheduler",
+        help="Where the work runs: none (this process), local (a Dask LocalCluster) or a Dask scheduler's "
+        "address such as tcp://10.0.0.5:8786; overrides compute.scheduler. Dask: pip install -e '.[dask]'.",
+    ),
+]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and errors on stderr.")]
 VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging on stderr.")]
 
@@ -181,6 +189,7 @@ def _shared_options(
     week: WeekOption = None,
     run_date: RunDateOption = None,
     previous: PreviousOption = None,
+    scheduler: SchedulerOption = None,
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
 ) -> None:
@@ -199,7 +208,8 @@ def week_command(command: Callable[..., None]) -> Callable[..., None]:
 def _job_choices(options: dict[str, Any]) -> tuple[dict[str, Any], bool, bool]:
     """`plan_week`'s keyword arguments, and the quiet and verbose flags."""
     choices = {
-        name: options[name] for name in ("config", "input", "output_dir", "run_id", "week", "run_date", "previous")
+        name: options[name]
+        for name in ("config", "input", "output_dir", "run_id", "week", "run_date", "previous", "scheduler")
     }
     return {**choices, "overrides": options["set_"]}, options["quiet"], options["verbose"]
 

@@ -220,6 +220,34 @@ class TrackingConfig(_Section):
     change_threshold: float = Field(default=0.25, gt=0.0, le=10.0)
 
 
+class ScaleConfig(_Section):
+    """Inputs too large to fit whole: fit on a sample, assign the rest (docs/scaling.md)."""
+
+    # Above this many distinct headlines, UMAP, HDBSCAN and the merge run on a sample of this
+    # size and every other headline joins a topic by a vote of its nearest sample headlines.
+    # None fits every input whole. A week (20-35k) is always fitted whole.
+    fit_sample: Union[int, None] = Field(default=200_000, ge=100)
+    assign_neighbors: int = Field(default=10, ge=1, le=100)
+
+
+class ComputeConfig(_Section):
+    """Where the work runs: in this process (none), on a Dask LocalCluster (local) or on a
+    running Dask scheduler (its address). Results are the same either way."""
+
+    not_computation: ClassVar[frozenset[str] | None] = None
+
+    scheduler: str = "none"
+    workers: int = Field(default=2, ge=1, le=256)
+    partition_size: int = Field(default=4096, ge=256, le=1_000_000)
+
+    @field_validator("scheduler")
+    @classmethod
+    def _known_scheduler(cls, value: str) -> str:
+        if value not in ("none", "local") and not re.fullmatch(r"(tcp|tls|inproc|ws|wss|ucx)://\S+", value):
+            raise ValueError(f"must be none, local or a scheduler address such as tcp://10.0.0.5:8786, got {value!r}")
+        return value
+
+
 class Config(_Section):
     """The whole run configuration."""
 
@@ -233,6 +261,8 @@ class Config(_Section):
     review: ReviewConfig = ReviewConfig()
     cache: CacheConfig = CacheConfig()
     tracking: TrackingConfig = TrackingConfig()
+    scale: ScaleConfig = ScaleConfig()
+    compute: ComputeConfig = ComputeConfig()
 
 
 def _describe(error: ErrorDetails, model: type[BaseModel]) -> str:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cluster.compute import Compute, in_process, split
 from cluster.errors import ConfigError
 from cluster.store import Cache, CacheStats
 
@@ -99,45 +100,84 @@ def load_model(source: ModelSource, device: str) -> Any:
         ) from None
 
 
+_MODELS: dict[tuple[str, str], Any] = {}  # per process: a Dask worker loads the model once
+
+
+def process_model(source: ModelSource, device: str) -> Any:
+    """The model, loaded once per process (this one, or a Dask worker)."""
+    key = (source.location, device)
+    if key not in _MODELS:
+        _MODELS[key] = load_model(source, device)
+    return _MODELS[key]
+
+
+def fixed_chunks(n: int, batch_size: int) -> list[slice]:
+    """The chunks `embed_texts` encodes one call each: consecutive, `max(16 · batch_size, 1024)`
+    texts long. A text's vector depends in its last bits on the other texts of its batch (padding
+    and matrix shapes), so chunks are fixed by the list alone, wherever and however they run."""
+    return split(n, max(batch_size * 16, 1024))
+
+
+def embed_chunks(chunks: list[list[str]], source: ModelSource, device: str, batch_size: int) -> np.ndarray:
+    """Unit-length float32 vectors of whole chunks, stacked in order (one task on a worker).
+    sentence-transformers sorts each chunk by length and encodes it in batches."""
+    model = process_model(source, device)
+    parts = [
+        model.encode(
+            chunk,
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        ).astype(np.float32, copy=False)
+        for chunk in chunks
+    ]
+    return np.concatenate(parts)
+
+
 def embed_texts(
     texts: list[str],
-    model: Any,
+    source: ModelSource,
+    device: str,
     batch_size: int = 64,
     progress: bool | None = None,
+    compute: Compute | None = None,
 ) -> np.ndarray:
-    """Unit-length float32 embeddings, one row per text.
+    """Unit-length float32 embeddings, one row per text, in fixed chunks (`fixed_chunks`) handed
+    out in parts of whole chunks to `compute` (this process by default).
 
-    With a terminal, a progress bar; without one (cron), a plain log line per chunk.
+    With a terminal, a progress bar; without one (cron), a plain log line per part.
     """
+    compute = compute or in_process()
     if progress is None:
         progress = sys.stderr.isatty()
-    # sentence-transformers renamed this method; support both spellings.
-    get_dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-    dimension = get_dimension()
-    vectors = np.zeros((len(texts), dimension), dtype=np.float32)
-    chunk = max(batch_size * 16, 1024)
+    chunks = fixed_chunks(len(texts), batch_size)
+    per_part = max(1, compute.cfg.partition_size // max(batch_size * 16, 1024))
+    parts = [chunks[s] for s in split(len(chunks), per_part)]
+    sizes = [sum(c.stop - c.start for c in part) for part in parts]
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(texts), desc="embedding", unit="headline", file=sys.stderr)
-    for start in range(0, len(texts), chunk):
-        part = texts[start : start + chunk]
-        vectors[start : start + len(part)] = model.encode(
-            part,
-            batch_size=batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        done = start + len(part)
+    finished = 0
+
+    def done(i: int) -> None:
+        nonlocal finished
+        finished += sizes[i]
         if bar is not None:
-            bar.update(len(part))
+            bar.update(sizes[i])
         else:
-            log.info("embedded %d/%d headlines (%d%%)", done, len(texts), 100 * done // max(len(texts), 1))
+            log.info("embedded %d/%d headlines (%d%%)", finished, len(texts), 100 * finished // max(len(texts), 1))
+
+    part_texts = [[texts[c] for c in part] for part in parts]
+    shared = {"source": source, "device": device, "batch_size": batch_size}
+    results = compute.map(embed_chunks, part_texts, shared, done)
     if bar is not None:
         bar.close()
-    return vectors
+    if not results:
+        return np.zeros((0, 0), dtype=np.float32)
+    return np.concatenate(results)
 
 
 def _hub_snapshot(name: str) -> Path | None:
@@ -190,7 +230,11 @@ def _cached_vectors(
 
 
 def embed_headlines(
-    texts: list[str], cfg: "EmbeddingConfig", cache: Cache | None, progress: bool | None = None
+    texts: list[str],
+    cfg: "EmbeddingConfig",
+    cache: Cache | None,
+    progress: bool | None = None,
+    compute: Compute | None = None,
 ) -> Embedded:
     """Vectors for `texts`: cached ones are read, only the rest are embedded (and then stored).
 
@@ -212,12 +256,13 @@ def embed_headlines(
         started = time.perf_counter()
         device = pick_device(cfg.device)
         log.info("loading model %s (%s) on %s", source.name, source.kind, device)
-        model = load_model(source, device)
+        if compute is None or not compute.distributed:
+            process_model(source, device)  # loaded here, so that its time is told apart
         seconds["load_model"] = time.perf_counter() - started
         started = time.perf_counter()
         missing = [t for t, h in zip(texts, hit) if not h]
         log.info("embedding %d headlines", len(missing))
-        fresh = embed_texts(missing, model, cfg.batch_size, progress)
+        fresh = embed_texts(missing, source, device, cfg.batch_size, progress, compute)
         if vectors is None:
             vectors = np.zeros((len(texts), fresh.shape[1]), dtype=np.float32)
         vectors[~hit] = fresh

@@ -19,6 +19,7 @@ from cluster.config import Config, RunPlan, load_config, resolve_run
 from cluster.weeks import schedule_overrides
 
 if TYPE_CHECKING:
+    from cluster.compute import Compute
     from cluster.evaluate import Evaluation
     from cluster.tables import RunResult
 
@@ -57,6 +58,7 @@ def plan_week(
     week: str | None = None,
     run_date: str | None = None,
     previous: str | None = None,
+    scheduler: str | None = None,
     overrides: Sequence[str] = (),
     now: dt.datetime | None = None,
 ) -> RunPlan:
@@ -64,7 +66,7 @@ def plan_week(
     (`section.key=value`), then the other choices, validated and resolved: window and run id fixed.
 
     The choices mean what the CLI flags of the same names mean (`--week 2026-W48` or `last`,
-    `--run-date YYYY-MM-DD`, `--previous RUN` or `none`)."""
+    `--run-date YYYY-MM-DD`, `--previous RUN` or `none`, `--scheduler none|local|ADDRESS`)."""
     now = now or dt.datetime.now(dt.timezone.utc)
     flags, week_name = schedule_overrides(week, run_date, now.date())
     flags = {section: dict(values) for section, values in flags.items()}
@@ -77,6 +79,8 @@ def plan_week(
         flags.setdefault("output", {})["run_id"] = run_id
     if previous is not None:
         flags.setdefault("tracking", {})["previous"] = previous
+    if scheduler is not None:
+        flags.setdefault("compute", {})["scheduler"] = scheduler
     cfg = load_config(config, list(overrides), flags)
     return resolve_run(cfg, week_name=week_name, by_run_date=run_date is not None, now=now)
 
@@ -91,16 +95,32 @@ def run_plan(
 
     With `score_against` (label column, optional category column) the labels are taken out of
     the input before any stage runs, and the scores are written to evaluation.json. `published`
-    is told the run folder as soon as it is in place (retention still runs after it)."""
+    is told the run folder as soon as it is in place (retention still runs after it).
+    With `compute.scheduler` set, the Dask cluster lives as long as this call."""
+    from cluster.compute import Compute
+
+    started = time.perf_counter()
+    cfg = plan.config
+    with Compute(cfg.compute) as compute:
+        return _run_planned(plan, compute, started, progress, score_against, published)
+
+
+def _run_planned(
+    plan: RunPlan,
+    compute: "Compute",
+    started: float,
+    progress: bool | None,
+    score_against: tuple[str, str | None] | None,
+    published: Callable[[Path], None] | None,
+) -> WeekRun:
     from cluster.evaluate import evaluate_topics, withhold_labels
     from cluster.pipeline import prepare_input, run
     from cluster.runs import RunLock, find_previous_run, prune_runs, run_fingerprint
     from cluster.write import write_json, write_run
 
-    started = time.perf_counter()
     cfg, out = plan.config, plan.output_dir
     # the input is checked before the lock is taken: a bad file creates nothing in the output folder
-    prepared = prepare_input(cfg, plan.window)
+    prepared = prepare_input(cfg, plan.window, compute)
     held_out = None
     if score_against is not None:
         label_column, category_column = score_against
@@ -122,7 +142,7 @@ def run_plan(
         previous = find_previous_run(out, plan.run_id, cfg.tracking.previous, until, fingerprint)
         if previous.run_id:
             log.info("matching topics against the previous run %s", previous.run_id)
-        result = run(cfg, prepared, plan.run_id, progress=progress, previous=previous)
+        result = run(cfg, prepared, plan.run_id, progress=progress, previous=previous, compute=compute)
         evaluation, extra = None, {}
         if score_against is not None and held_out is not None:
             label_column, category_column = score_against
@@ -151,7 +171,7 @@ def run_week(config: ConfigSource = None, *, progress: bool | None = None, **cho
         week.folder, week.result.topics
 
     `choices` are those of `plan_week`: input, output_dir, run_id, week, run_date, previous,
-    overrides. Raises ConfigError or InputError (what to fix), RunLocked (another run holds the
+    scheduler, overrides. Raises ConfigError or InputError (what to fix), RunLocked (another run holds the
     output folder)."""
     return run_plan(plan_week(config, **choices), progress=progress)
 

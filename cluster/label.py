@@ -10,6 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from cluster.clustering import UNCLUSTERED
+from cluster.compute import Compute, in_process, split
 from cluster.config import LabelingConfig
 
 UNCLUSTERED_LABEL = "Unclustered"
@@ -35,31 +36,30 @@ class ClassTfidf:
         self.ngram_range = ngram_range
         self.stop_words = stop_words
 
-    def fit(self, texts: list[str], classes: np.ndarray, weights: np.ndarray | None = None) -> "ClassTfidf":
-        """Learn term scores; `weights` counts each text that many times (duplicate headlines)."""
-        from sklearn.feature_extraction.text import CountVectorizer
-
+    def fit(
+        self, texts: list[str], classes: np.ndarray, weights: np.ndarray | None = None, compute: Compute | None = None
+    ) -> "ClassTfidf":
+        """Learn term scores; `weights` counts each text that many times (duplicate headlines).
+        The counting runs in parts on `compute` (this process by default)."""
         if len(texts) != len(classes):
             raise ValueError("texts and classes differ in length")
+        compute = compute or in_process()
         weights = np.ones(len(texts)) if weights is None else np.asarray(weights, dtype=float)
-        vectorizer = CountVectorizer(ngram_range=tuple(self.ngram_range), stop_words=self.stop_words)
-        try:
-            counts = vectorizer.fit_transform(texts)
-        except ValueError:  # every text was stop words only
-            counts = sp.csr_matrix((len(texts), 0))
-            vectorizer.vocabulary_ = {}
         self.classes_, class_index = np.unique(classes, return_inverse=True)
-        membership = sp.csr_matrix(
-            (weights, (class_index, np.arange(len(texts)))), shape=(len(self.classes_), len(texts))
-        )
-        tf = (membership @ counts).tocsr().astype(float)
+        parts = [(texts[s], class_index[s], weights[s]) for s in split(len(texts), compute.cfg.partition_size)]
+        shared = {
+            "n_classes": len(self.classes_),
+            "ngram_range": tuple(self.ngram_range),
+            "stop_words": self.stop_words,
+        }
+        terms, tf = add_counts(compute.map(class_term_counts, parts, shared), len(self.classes_))
         terms_per_class = np.asarray(tf.sum(axis=1)).ravel()
         term_totals = np.asarray(tf.sum(axis=0)).ravel()
         average_terms = terms_per_class.mean() if len(terms_per_class) else 0.0
         idf = np.log1p(average_terms / np.maximum(term_totals, 1e-12))
         normalised = sp.diags(1.0 / np.maximum(terms_per_class, 1e-12)) @ tf
         self.scores_ = (normalised @ sp.diags(idf)).tocsr()
-        self.vocabulary_ = np.array(vectorizer.get_feature_names_out()) if counts.shape[1] else np.array([])
+        self.vocabulary_ = terms
         return self
 
     def top_terms(self, n: int) -> dict[int, list[str]]:
@@ -72,6 +72,43 @@ class ClassTfidf:
             order = sorted(range(len(terms)), key=lambda i: (-scores[i], terms[i]))
             result[int(cls)] = [str(terms[i]) for i in order[:n] if scores[i] > 0]
         return result
+
+
+def class_term_counts(
+    part: tuple[list[str], np.ndarray, np.ndarray],
+    n_classes: int,
+    ngram_range: tuple[int, int],
+    stop_words: str | list[str] | None,
+) -> tuple[np.ndarray, sp.csr_matrix]:
+    """For one part (texts, their class positions, their weights): its terms in sorted order and
+    the weighted count of each term in each class (classes × terms)."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    texts, class_index, weights = part
+    vectorizer = CountVectorizer(ngram_range=ngram_range, stop_words=stop_words)
+    try:
+        counts = vectorizer.fit_transform(texts)
+    except ValueError:  # every text was stop words only
+        return np.array([], dtype=object), sp.csr_matrix((n_classes, 0))
+    membership = sp.csr_matrix((weights, (class_index, np.arange(len(texts)))), shape=(n_classes, len(texts)))
+    return vectorizer.get_feature_names_out().astype(object), (membership @ counts).tocsr().astype(float)
+
+
+def add_counts(parts: list[tuple[np.ndarray, sp.csr_matrix]], n_classes: int) -> tuple[np.ndarray, sp.csr_matrix]:
+    """The parts' counts over their joint, sorted vocabulary. Counts are whole numbers, so the
+    sum is exact and does not depend on how the texts were split."""
+    vocabulary = np.unique(np.concatenate([terms for terms, _ in parts])) if parts else np.array([], dtype=object)
+    rows, columns, values = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)], [np.zeros(0)]
+    for terms, counts in parts:
+        coo = counts.tocoo()
+        rows.append(coo.row.astype(np.int64))
+        columns.append(np.searchsorted(vocabulary, terms)[coo.col] if len(terms) else coo.col.astype(np.int64))
+        values.append(coo.data)
+    shape = (n_classes, len(vocabulary))
+    # duplicates (a term of one class in several parts) are summed when the matrix is built
+    total = sp.csr_matrix((np.concatenate(values), (np.concatenate(rows), np.concatenate(columns))), shape=shape)
+    total.sum_duplicates()
+    return vocabulary, total
 
 
 def surface_form(term: str, texts: list[str]) -> str:
@@ -150,10 +187,11 @@ def describe_topics(
     weights: np.ndarray,
     centroids: dict[int, np.ndarray],
     cfg: LabelingConfig,
+    compute: Compute | None = None,
 ) -> dict[int, TopicDescription]:
     """Keywords, representatives and a label for every topic (unique headlines in, one entry
     per topic id out). The unclustered group gets neither keywords nor representatives."""
-    tfidf = ClassTfidf(ngram_range=cfg.ngram_range, stop_words=cfg.stop_words).fit(texts, labels, weights)
+    tfidf = ClassTfidf(ngram_range=cfg.ngram_range, stop_words=cfg.stop_words).fit(texts, labels, weights, compute)
     keywords = tfidf.top_terms(cfg.n_keywords)
     described: dict[int, TopicDescription] = {}
     for topic in sorted(int(t) for t in np.unique(labels)):

@@ -15,6 +15,7 @@ import pandas as pd
 
 from cluster import __version__
 from cluster.clustering import BY_HDBSCAN, BY_NEAREST, BY_NONE, UNCLUSTERED
+from cluster.scale import BY_VOTE
 
 if TYPE_CHECKING:
     from cluster.clean import PreparedInput
@@ -86,7 +87,7 @@ def build_manifest(
         "topics": int(len(set(row_topics.tolist()) - {UNCLUSTERED})),
         "unclustered_rows": unclustered_rows,
         "unclustered_share": round(unclustered_rows / len(row_topics), 4),
-        "assigned_by": {key: int(assigned_counts.get(key, 0)) for key in (BY_HDBSCAN, BY_NEAREST, BY_NONE)},
+        "assigned_by": {key: int(assigned_counts.get(key, 0)) for key in (BY_HDBSCAN, BY_VOTE, BY_NEAREST, BY_NONE)},
         "model": {
             "name": source.name,
             "kind": source.kind,

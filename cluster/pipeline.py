@@ -7,13 +7,23 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from cluster.clean import CLEAN_TEXT, PreparedInput, clean_headlines, deduplicate, row_counts, select_window
-from cluster.clustering import cluster_topics, no_topic_warnings, with_min_cluster_size
+from cluster.clean import (
+    CLEAN_TEXT,
+    PreparedInput,
+    clean_headlines,
+    deduplicate,
+    parse_dates,
+    row_counts,
+    select_window,
+)
+from cluster.clustering import Assignment, cluster_topics, no_topic_warnings, with_min_cluster_size
+from cluster.compute import Compute
 from cluster.config import ClusteringConfig, Config
 from cluster.errors import InputError
 from cluster.read import check_columns, read_headlines
@@ -33,12 +43,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def prepare_input(cfg: Config, window: Window | None) -> PreparedInput:
-    """Read, select the window and clean: fast, no model. Raises InputError on unusable input."""
+def prepare_input(cfg: Config, window: Window | None, compute: Compute | None = None) -> PreparedInput:
+    """Read, select the window and clean: fast, no model. Raises InputError on unusable input.
+    With a Dask `compute`, the input files are read on the workers."""
     start = time.perf_counter()
     if not cfg.input.path:
         raise InputError("no input given: pass --input PATH or set input.path in the config")
-    read = read_headlines(cfg.input.path, cfg.input.format, cfg.input.encoding)
+    read = read_headlines(cfg.input.path, cfg.input.format, cfg.input.encoding, compute)
     date_column = cfg.input.date_column if window is not None else None
     check_columns(read.frame, cfg.input.text_column, date_column, [*ADDED_TO_INPUT, CLEAN_TEXT])
     inside, undated, outside = select_window(read.frame, cfg.input.date_column, window)
@@ -70,16 +81,17 @@ def run(
     progress: bool | None = None,
     previous: PreviousRun | None = None,
     vectors: np.ndarray | None = None,
+    compute: Compute | None = None,
 ) -> RunResult:
     """Embed, reduce, cluster, label and track a prepared week; returns the tables and the manifest.
 
     `previous` is the run to match topics against (see `cluster.runs.find_previous_run`).
     `vectors` may hold the unique headlines' embeddings already (from `cfg.embedding.model`),
-    e.g. when a benchmark compares several systems on the same embeddings.
+    e.g. when a benchmark compares several systems on the same embeddings. `compute` says where
+    partitioned work runs (`cluster.compute`; this process by default).
     """
     from cluster.label import describe_topics
     from cluster.manifest import StageTimer, build_manifest
-    from cluster.reduce import fallback_map
     from cluster.store import finish_cache, open_cache
     from cluster.tables import RunResult, headline_table, topic_fit, topic_table
     from cluster.track import track_run
@@ -87,24 +99,18 @@ def run(
     timer = StageTimer(seconds={"read_clean": prepared.seconds})
     started = dt.datetime.now(dt.timezone.utc)
     unique, weights = prepared.unique, prepared.unique.counts.astype(float)
-    clustering = with_min_cluster_size(cfg.clustering, len(unique.texts))
     with open_cache(cfg.cache) as cache:
-        embedded = _embed(cfg, prepared, cache, progress, vectors, timer)
+        embedded = _embed(cfg, prepared, cache, progress, vectors, timer, compute)
         vectors = embedded.vectors
-        reduction, words = _reduce(cfg, clustering, unique.texts, vectors, cache, timer)
-        with timer.stage("cluster"):
-            points = reduction.points if reduction is not None else None
-            if points is not None:
-                log.info("clustering with HDBSCAN (min_cluster_size %d)", clustering.min_cluster_size)
-            assignment = cluster_topics(points, vectors, weights, clustering, words)
+        fitted = _fit(cfg, prepared, vectors, cache, timer, compute)
+        assignment = fitted.assignment
         with timer.stage("label"):
             fit = topic_fit(vectors, assignment.labels, weights)
             descriptions = describe_topics(
-                unique.texts, vectors, assignment.labels, weights, fit.centroids, cfg.labeling
+                unique.texts, vectors, assignment.labels, weights, fit.centroids, cfg.labeling, compute
             )
         with timer.stage("tables"):
-            map_xy = reduction.map_xy if reduction is not None else fallback_map(vectors)
-            headlines = headline_table(prepared, assignment, descriptions, fit, map_xy)
+            headlines = headline_table(prepared, assignment, descriptions, fit, fitted.map_xy)
             row_topics = headlines["topic_id"].to_numpy()
             topics = topic_table(prepared, row_topics, descriptions, fit.cohesion, cfg.input)
         with timer.stage("track"):
@@ -113,11 +119,13 @@ def run(
                                 model, previous, cfg.tracking)  # fmt: skip
         with timer.stage("cache"):
             cache_report = finish_cache(cache, cfg.cache)
-    min_cluster_size = int(clustering.min_cluster_size)
-    warnings = no_topic_warnings(len(unique.texts), min_cluster_size, reduction is not None, assignment.labels)
+    min_cluster_size = fitted.min_cluster_size
+    warnings = no_topic_warnings(len(unique.texts), min_cluster_size, fitted.reduced, assignment.labels)
     row_assigned = assignment.assigned_by[unique.row_to_unique]
     manifest = build_manifest(cfg, run_id, started, prepared, embedded, row_topics, row_assigned, min_cluster_size,
                               tracked.tracking, cache_report, timer.seconds, warnings)  # fmt: skip
+    manifest["fit"] = fitted.record(len(unique.texts))
+    manifest["memory"] = memory_report(compute)
     return RunResult(
         run_id=run_id,
         topics=tracked.topics,
@@ -133,7 +141,7 @@ def run(
 
 def _embed(
     cfg: Config, prepared: PreparedInput, cache: Cache | None, progress: bool | None, vectors: np.ndarray | None,
-    timer: StageTimer,
+    timer: StageTimer, compute: Compute | None,
 ) -> Embedded:  # fmt: skip
     """The embed stage, or the vectors the caller already has."""
     from cluster.embed import embed_headlines, given_vectors
@@ -141,9 +149,85 @@ def _embed(
     if vectors is not None:
         return given_vectors(vectors, len(prepared.unique.texts), cfg.embedding)
     log.info("%d unique headlines (%d rows) to embed", len(prepared.unique.texts), prepared.counts["accepted"])
-    embedded = embed_headlines(prepared.unique.texts, cfg.embedding, cache, progress)
+    embedded = embed_headlines(prepared.unique.texts, cfg.embedding, cache, progress, compute)
     timer.add(embedded.seconds)
     return embedded
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """The topics of every unique headline and their map positions, and how they were fitted."""
+
+    assignment: Assignment
+    map_xy: np.ndarray
+    min_cluster_size: int
+    reduced: bool  # False when there were too few headlines to reduce
+    sample: np.ndarray | None = None  # positions of the sample, when the fit used one
+
+    def record(self, n_unique: int) -> dict[str, Any]:
+        """What run.json says about the fit."""
+        if self.sample is None:
+            return {"mode": "whole", "fitted": n_unique, "assigned": 0}
+        return {"mode": "sample", "fitted": int(len(self.sample)), "assigned": n_unique - int(len(self.sample))}
+
+
+def _fit(
+    cfg: Config, prepared: PreparedInput, vectors: np.ndarray, cache: Cache | None, timer: StageTimer,
+    compute: Compute | None,
+) -> Fitted:  # fmt: skip
+    """Reduce and cluster every unique headline, or, above `scale.fit_sample`, a sample of them
+    and then assign the rest (`cluster.scale`)."""
+    from cluster.reduce import fallback_map
+    from cluster.scale import assign_rest, draw_sample, fits_whole
+
+    texts, weights = prepared.unique.texts, prepared.unique.counts.astype(float)
+    if fits_whole(len(texts), cfg.scale):
+        clustering = with_min_cluster_size(cfg.clustering, len(texts))
+        reduction, words = _reduce(cfg, clustering, texts, vectors, cache, timer)
+        with timer.stage("cluster"):
+            points = reduction.points if reduction is not None else None
+            if points is not None:
+                log.info("clustering with HDBSCAN (min_cluster_size %d)", clustering.min_cluster_size)
+            assignment = cluster_topics(points, vectors, weights, clustering, words)
+        map_xy = reduction.map_xy if reduction is not None else fallback_map(vectors)
+        return Fitted(assignment, map_xy, int(clustering.min_cluster_size), reduction is not None)
+    assert cfg.scale.fit_sample is not None
+    sample = draw_sample(len(texts), cfg.scale.fit_sample, cfg.reduction.random_state, _unique_days(cfg, prepared))
+    log.info("fitting on a sample of %d of %d distinct headlines", len(sample), len(texts))
+    clustering = with_min_cluster_size(cfg.clustering, len(sample))
+    sample_texts, sample_vectors = [texts[i] for i in sample], np.ascontiguousarray(vectors[sample])
+    reduction, words = _reduce(cfg, clustering, sample_texts, sample_vectors, cache, timer)
+    assert reduction is not None  # a sample is far larger than a topic
+    with timer.stage("cluster"):
+        log.info("clustering with HDBSCAN (min_cluster_size %d)", clustering.min_cluster_size)
+        fitted = cluster_topics(reduction.points, sample_vectors, weights[sample], clustering, words)
+    with timer.stage("assign"):
+        log.info("assigning %d headlines to the sample's topics", len(texts) - len(sample))
+        assignment, map_xy = assign_rest(
+            vectors, weights, sample, fitted, reduction.map_xy, clustering, cfg.scale, compute
+        )
+    return Fitted(assignment, map_xy, int(clustering.min_cluster_size), True, sample)
+
+
+def _unique_days(cfg: Config, prepared: PreparedInput) -> np.ndarray | None:
+    """The day of each unique headline's first row, when the input has dates (else None)."""
+    column = cfg.input.date_column
+    if column not in prepared.accepted.columns:
+        return None
+    rows = prepared.unique.row_to_unique
+    first = np.full(len(prepared.unique.texts), len(rows), dtype=np.int64)
+    np.minimum.at(first, rows, np.arange(len(rows)))
+    return parse_dates(prepared.accepted[column]).to_numpy()[first]
+
+
+def memory_report(compute: Compute | None) -> dict[str, Any]:
+    """Peak resident memory of this process (and of the Dask workers, when they did work), in MB."""
+    from cluster.compute import peak_rss_mb
+
+    report: dict[str, Any] = {"peak_rss_mb": peak_rss_mb()}
+    if compute is not None and compute.distributed:
+        report["workers_peak_rss_mb"] = compute.workers_peak_rss_mb()
+    return report
 
 
 def _reduce(

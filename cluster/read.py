@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from cluster.compute import Compute, in_process
 from cluster.errors import InputError
 
 SUFFIX_FORMATS = {
@@ -131,29 +132,36 @@ def _read_one(path: Path, raw: bytes, fmt: str, encoding: str) -> pd.DataFrame:
         raise InputError(f"{path}: not a readable {fmt.upper()} file ({str(exc).strip()})") from None
 
 
-def read_headlines(spec: str | list[str], fmt: str = "auto", encoding: str = "utf-8") -> ReadResult:
-    """Read every input file into one table of strings, in file order then row order."""
-    frames: list[pd.DataFrame] = []
-    files: list[InputFile] = []
-    for path in resolve_input_paths(spec):
-        file_format = _format_of(path) if fmt == "auto" else fmt
-        if file_format is None:
-            raise InputError(
-                f"{path}: cannot tell the format from the name; set input.format to csv, tsv, parquet, jsonl or txt"
-            )
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            raise InputError(f"cannot read input file {path}: {exc.strerror}") from None
-        frame = _read_one(path, raw, file_format, encoding)
-        if frame.empty:
-            raise InputError(f"input file is empty (a header but no rows): {path}")
-        frames.append(frame)
-        files.append(InputFile(str(path), hashlib.sha256(raw).hexdigest(), len(frame)))
+def read_file(path: Path, fmt: str = "auto", encoding: str = "utf-8") -> tuple[pd.DataFrame, InputFile]:
+    """One input file as a table of strings, and its record (path, checksum, rows)."""
+    file_format = _format_of(path) if fmt == "auto" else fmt
+    if file_format is None:
+        raise InputError(
+            f"{path}: cannot tell the format from the name; set input.format to csv, tsv, parquet, jsonl or txt"
+        )
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read input file {path}: {exc.strerror}") from None
+    frame = _read_one(path, raw, file_format, encoding)
+    if frame.empty:
+        raise InputError(f"input file is empty (a header but no rows): {path}")
+    return frame, InputFile(str(path), hashlib.sha256(raw).hexdigest(), len(frame))
+
+
+def read_headlines(
+    spec: str | list[str], fmt: str = "auto", encoding: str = "utf-8", compute: Compute | None = None
+) -> ReadResult:
+    """Read every input file into one table of strings, in file order then row order. With a Dask
+    `compute`, each file (e.g. each shard of a folder) is read on a worker, which must see the
+    same path."""
+    compute = compute or in_process()
+    read = compute.map(read_file, resolve_input_paths(spec), {"fmt": fmt, "encoding": encoding})
+    frames = [frame for frame, _ in read]
     frame = pd.concat(frames, ignore_index=True, sort=False) if len(frames) > 1 else frames[0]
     frame = frame.fillna("")
     frame.columns = [str(column) for column in frame.columns]
-    return ReadResult(frame=frame.reset_index(drop=True), files=files)
+    return ReadResult(frame=frame.reset_index(drop=True), files=[record for _, record in read])
 
 
 def check_columns(frame: pd.DataFrame, text_column: str, date_column: str | None, reserved: list[str]) -> None:

@@ -137,3 +137,19 @@ def copy_example(tmp_path: Path) -> Path:
     target = tmp_path / EXAMPLE_INPUT.name
     shutil.copy(EXAMPLE_INPUT, target)
     return target
+
+
+# A sample far below the example's 403 distinct headlines, so that the sample path (fit on a
+# sample, assign the rest) runs on the shipped input with the real model.
+SAMPLE_SETTINGS = ["--set", "scale.fit_sample=150"]
+
+
+@pytest.fixture(scope="session")
+def example_sample_run(tmp_path_factory) -> CliRun:
+    """The example through the sample path, in this process, with an empty cache."""
+    out = tmp_path_factory.mktemp("example-sample")
+    cache = tmp_path_factory.mktemp("example-sample-cache")
+    args = ["--config", str(EXAMPLE_CONFIG), "--run-id", "sampled", "--set", f"cache.dir={cache}", *SAMPLE_SETTINGS]
+    run = invoke(args, out)
+    assert run.exit_code == 0, run.stderr
+    return run

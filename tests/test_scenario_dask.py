@@ -1,0 +1,103 @@
+"""`compute.scheduler`: the same job on Dask workers writes the same CSVs, byte for byte, as in
+this process. Once on a LocalCluster of two workers, once on a `dask scheduler` and two
+`dask worker` processes on localhost. The example goes through the sample path, so reading,
+embedding, the vote that assigns the rest and the c-TF-IDF counts all run on the workers.
+
+Dask is an optional extra (`pip install -e ".[dask]"`): without it these tests skip, except in
+CI (where `CI` is set), where they must run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import EXAMPLE_CONFIG, SAMPLE_SETTINGS, invoke
+
+CSVS = ("topics.csv", "headlines.csv", "rejected.csv", "changes.csv")
+
+
+def require_dask() -> None:
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        if os.environ.get("CI", "").strip().lower() not in {"", "0", "false", "no"}:
+            pytest.fail('Dask is not installed; CI must install the project with ".[dev,dask]"', pytrace=False)
+        pytest.skip('Dask is not installed (pip install -e ".[dask]")')
+
+
+def dask_run(tmp_path: Path, scheduler: str, name: str) -> Path:
+    cache = tmp_path / f"cache-{name}"
+    args = ["--config", str(EXAMPLE_CONFIG), "--run-id", "sampled", "--set", f"cache.dir={cache}", *SAMPLE_SETTINGS,
+            "--scheduler", scheduler, "--set", "compute.partition_size=256"]  # fmt: skip
+    run = invoke(args, tmp_path / name)
+    assert run.exit_code == 0, run.stderr
+    return run.folder
+
+
+def assert_same_csvs(folder: Path, reference: Path) -> None:
+    for name in CSVS:
+        assert (folder / name).read_bytes() == (reference / name).read_bytes(), name
+
+
+def test_local_cluster_writes_the_same_csvs_as_the_in_process_run(example_sample_run, tmp_path):
+    require_dask()
+    folder = dask_run(tmp_path, "local", "local")
+    assert_same_csvs(folder, example_sample_run.folder)
+    manifest = json.loads((folder / "run.json").read_text())
+    assert manifest["config"]["compute"]["scheduler"] == "local"
+    assert len(manifest["memory"]["workers_peak_rss_mb"]) == 2
+    assert manifest["cache"]["stored"] == manifest["counts"]["unique"], "the embedding cache still fills"
+
+
+@pytest.fixture
+def scheduler_and_workers(tmp_path):
+    """`dask scheduler` and two `dask worker` processes on localhost; yields the address."""
+    require_dask()
+    dask = [sys.executable, "-m", "dask"]
+    scheduler_file = tmp_path / "scheduler.json"
+    logs = (tmp_path / "dask.log").open("w")
+    processes = [subprocess.Popen([*dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                                   "--scheduler-file", str(scheduler_file)], stdout=logs, stderr=logs)]  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not scheduler_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        address = json.loads(scheduler_file.read_text())["address"]
+        for _ in range(2):
+            worker = [*dask, "worker", address, "--nthreads", "1", "--no-dashboard"]
+            processes.append(subprocess.Popen(worker, stdout=logs, stderr=logs))
+        from distributed import Client
+
+        with Client(address, timeout="30s") as client:
+            client.wait_for_workers(2, timeout=90)
+        yield address
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
+        logs.close()
+
+
+def test_separate_scheduler_and_worker_processes_write_the_same_csvs(
+    example_sample_run, scheduler_and_workers, tmp_path
+):
+    folder = dask_run(tmp_path, scheduler_and_workers, "remote")
+    assert_same_csvs(folder, example_sample_run.folder)
+    manifest = json.loads((folder / "run.json").read_text())
+    assert manifest["config"]["compute"]["scheduler"] == scheduler_and_workers
+
+
+def test_an_unreachable_scheduler_is_one_clear_line_and_exit_2(tmp_path):
+    require_dask()
+    args = ["--config", str(EXAMPLE_CONFIG), "--scheduler", "tcp://127.0.0.1:9", "--set", "cache.enabled=false"]
+    run = invoke(args, tmp_path / "out")
+    assert run.exit_code == 2
+    assert "cannot reach a Dask scheduler at tcp://127.0.0.1:9" in run.stderr
+    assert not (tmp_path / "out").exists()
