@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 Part = TypeVar("Part")
 Result = TypeVar("Result")
 
+WAIT_FOR_WORKERS_S = 60
 INSTALL_HINT = "pip install -e '.[dask]' (or pip install 'dask[dataframe]' distributed)"
 
 
@@ -59,41 +60,67 @@ class Compute:
             raise ConfigError(
                 f"compute.scheduler {self.cfg.scheduler}: Dask is not installed; {INSTALL_HINT}"
             ) from None
-        if self.cfg.scheduler == "local":
-            log.info("starting a Dask LocalCluster with %d workers", self.cfg.workers)
-            # The nannies set OMP/MKL/OPENBLAS_NUM_THREADS=1 in this process's environment so that
-            # workers inherit them. Libraries loaded later here (scipy's BLAS, for UMAP's PCA start)
-            # would then run single-threaded and round differently from an in-process run; the
-            # fit runs here, so this process gets its environment back.
-            saved = dict(os.environ)
-            self._cluster = LocalCluster(
-                n_workers=self.cfg.workers, threads_per_worker=1, processes=True, dashboard_address=None
+        try:
+            if self.cfg.scheduler == "local":
+                self._start_local(LocalCluster, Client)
+            else:
+                self._connect(Client)
+        except BaseException:  # Ctrl-C while workers start included: nothing may be left running
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def _start_local(self, local_cluster: Any, client: Any) -> None:
+        log.info("starting a Dask LocalCluster with %d workers", self.cfg.workers)
+        # The nannies set OMP/MKL/OPENBLAS_NUM_THREADS=1 in this process's environment so that
+        # workers inherit them. Libraries loaded later here (scipy's BLAS, for UMAP's PCA start)
+        # would then run single-threaded and round differently from an in-process run; the fit
+        # runs here, so this process gets its environment back.
+        saved = dict(os.environ)
+        try:
+            # silence_logs: a worker would print the traceback of a task that raised a user error
+            # (a bad input file); the client reports it in one line
+            self._cluster = local_cluster(
+                n_workers=self.cfg.workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.CRITICAL,
             )
+        finally:
             os.environ.clear()
             os.environ.update(saved)
-            self.client_ = Client(self._cluster)
-        else:
-            log.info("connecting to the Dask scheduler at %s", self.cfg.scheduler)
-            try:
-                self.client_ = Client(self.cfg.scheduler, timeout="20s")
-            except (OSError, TimeoutError) as exc:
-                raise ConfigError(
-                    f"compute.scheduler: cannot reach a Dask scheduler at {self.cfg.scheduler} ({exc}); "
-                    "start one with `dask scheduler` and workers with `dask worker ADDRESS`"
-                ) from None
-        return self
+        self.client_ = client(self._cluster)
+
+    def _connect(self, client: Any) -> None:
+        address = self.cfg.scheduler
+        log.info("connecting to the Dask scheduler at %s", address)
+        try:
+            self.client_ = client(address, timeout="20s")
+        except (OSError, TimeoutError, ValueError, TypeError, ImportError) as exc:
+            raise ConfigError(
+                f"compute.scheduler: cannot reach a Dask scheduler at {address} ({exc}); "
+                "start one with `dask scheduler` and workers with `dask worker ADDRESS`"
+            ) from None
+        try:
+            self.client_.wait_for_workers(1, timeout=WAIT_FOR_WORKERS_S)
+        except TimeoutError:
+            raise ConfigError(
+                f"compute.scheduler: the Dask scheduler at {address} has no workers after "
+                f"{WAIT_FOR_WORKERS_S} s; start some with `dask worker {address}`"
+            ) from None
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
-        if self._cluster is not None:
-            # a worker still unloading torch is killed at shutdown, which the nanny logs as a warning
-            logging.getLogger("distributed.nanny").setLevel(logging.ERROR)
-        if self.client_ is not None:
-            self.client_.close()
-        if self._cluster is not None:
-            self._cluster.close()
+        client, cluster = self.client_, self._cluster
         self.client_ = self._cluster = None
+        try:
+            if client is not None:
+                client.close()
+        finally:
+            if cluster is not None:
+                cluster.close()
 
     def workers_peak_rss_mb(self) -> list[float]:
         """Each worker's peak resident memory so far, in MB (in worker order); empty in-process."""
@@ -126,11 +153,15 @@ class Compute:
         # submit, not map: map reserves keyword names (batch_size...) that a stage may use
         futures = [self.client_.submit(func, part, pure=False, **scattered) for part in parts]
         position = {future.key: i for i, future in enumerate(futures)}
+        failed: list[int] = []
         for future in as_completed(futures):
             if future.status == "error":
-                future.result()  # raises the worker's exception here
-            if done is not None:
+                failed.append(position[future.key])
+            elif done is not None:
                 done(position[future.key])
+        if failed:
+            # the first failing part, as in-process, not whichever failed first
+            futures[min(failed)].result()
         return list(self.client_.gather(futures))
 
 

@@ -243,7 +243,7 @@ class ComputeConfig(_Section):
     @field_validator("scheduler")
     @classmethod
     def _known_scheduler(cls, value: str) -> str:
-        if value not in ("none", "local") and not re.fullmatch(r"(tcp|tls|inproc|ws|wss|ucx)://\S+", value):
+        if value not in ("none", "local") and not re.fullmatch(r"(tcp|tls|ws|wss)://[^\s:/]+:\d{1,5}", value):
             raise ValueError(f"must be none, local or a scheduler address such as tcp://10.0.0.5:8786, got {value!r}")
         return value
 
@@ -263,6 +263,16 @@ class Config(_Section):
     tracking: TrackingConfig = TrackingConfig()
     scale: ScaleConfig = ScaleConfig()
     compute: ComputeConfig = ComputeConfig()
+
+    @model_validator(mode="after")
+    def _sample_holds_a_topic(self) -> "Config":
+        size, sample = self.clustering.min_cluster_size, self.scale.fit_sample
+        if isinstance(size, int) and sample is not None and sample < size:
+            raise ValueError(
+                f"scale.fit_sample ({sample}) is smaller than clustering.min_cluster_size ({size}): "
+                "a sample that small cannot hold a topic; raise scale.fit_sample"
+            )
+        return self
 
 
 def _describe(error: ErrorDetails, model: type[BaseModel]) -> str:

@@ -192,9 +192,9 @@ def _fit(
         map_xy = reduction.map_xy if reduction is not None else fallback_map(vectors)
         return Fitted(assignment, map_xy, int(clustering.min_cluster_size), reduction is not None)
     assert cfg.scale.fit_sample is not None
+    clustering = with_min_cluster_size(cfg.clustering, cfg.scale.fit_sample)
     sample = draw_sample(len(texts), cfg.scale.fit_sample, cfg.reduction.random_state, _unique_days(cfg, prepared))
     log.info("fitting on a sample of %d of %d distinct headlines", len(sample), len(texts))
-    clustering = with_min_cluster_size(cfg.clustering, len(sample))
     sample_texts, sample_vectors = [texts[i] for i in sample], np.ascontiguousarray(vectors[sample])
     reduction, words = _reduce(cfg, clustering, sample_texts, sample_vectors, cache, timer)
     assert reduction is not None  # a sample is far larger than a topic

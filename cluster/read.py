@@ -5,6 +5,7 @@ Every cell is read as text, so input columns reach `headlines.csv` unchanged.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import glob
 import gzip
@@ -156,7 +157,11 @@ def read_headlines(
     `compute`, each file (e.g. each shard of a folder) is read on a worker, which must see the
     same path."""
     compute = compute or in_process()
-    read = compute.map(read_file, resolve_input_paths(spec), {"fmt": fmt, "encoding": encoding})
+    paths = resolve_input_paths(spec)
+    # a worker resolves a relative path against its own folder: send absolute ones, record as given
+    sent = [path.resolve() for path in paths] if compute.distributed else paths
+    read = compute.map(read_file, sent, {"fmt": fmt, "encoding": encoding})
+    read = [(frame, dataclasses.replace(record, path=str(path))) for (frame, record), path in zip(read, paths)]
     frames = [frame for frame, _ in read]
     frame = pd.concat(frames, ignore_index=True, sort=False) if len(frames) > 1 else frames[0]
     frame = frame.fillna("")

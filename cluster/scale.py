@@ -10,6 +10,7 @@ The vote runs over fixed blocks of rows, in parts that `cluster.compute` may sen
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable, Sequence, overload
 
 import numpy as np
 import pandas as pd
@@ -50,21 +51,27 @@ def draw_sample(n: int, size: int, seed: int, days: np.ndarray | None = None) ->
 @dataclass(frozen=True)
 class SampleFit:
     """What the sample fit hands to `vote_block`: the sample's vectors, final topics and map
-    positions, and the topic centroids for the outlier policy."""
+    positions, and per topic its centroid (for the outlier policy) and its map centre."""
 
     vectors: np.ndarray
     labels: np.ndarray
     map_xy: np.ndarray
     centroid_ids: np.ndarray
     centroids: np.ndarray
+    centres_xy: np.ndarray  # mean map position of each topic's sample headlines, by centroid_ids
 
 
-def _matmul(rows: np.ndarray, sample: np.ndarray) -> np.ndarray:
-    # torch's product gives the same bits for any thread count and any number of equal blocks;
-    # numpy's BLAS does not, and the vote must not depend on the machine that casts it
+def _nearest(rows: np.ndarray, sample: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions and cosine similarities of the k most similar sample rows to each row.
+
+    torch's product gives the same bits for any thread count and for any block of equal height;
+    numpy's BLAS does not, and the vote must not depend on where it is cast. topk keeps only k
+    values a row instead of sorting a copy of the whole block."""
     import torch
 
-    return (torch.from_numpy(np.ascontiguousarray(rows)) @ torch.from_numpy(sample).T).numpy()
+    similarity = torch.from_numpy(np.ascontiguousarray(rows)) @ torch.from_numpy(sample).T
+    values, indices = torch.topk(similarity, k, dim=1, largest=True, sorted=True)
+    return indices.numpy().astype(np.int64), values.numpy().astype(np.float64)
 
 
 def vote_block(
@@ -75,32 +82,52 @@ def vote_block(
     The k most similar sample headlines vote, each with its similarity; ties go to the lower topic
     id. A win for "unclustered" goes to the nearest centroid when `outliers` is "nearest" and the
     similarity reaches `threshold`. The map position is the similarity-weighted mean of the voters
-    for the chosen topic (of all k when none)."""
+    for the chosen topic (of the unclustered voters when it stays unclustered), or the topic's
+    centre on the map when the outlier policy chose it."""
     labels = np.empty(len(vectors), dtype=np.int64)
     assigned_by = np.empty(len(vectors), dtype=object)
     map_xy = np.empty((len(vectors), 2), dtype=np.float32)
     for block in split(len(vectors), BLOCK):
-        similarity = _matmul(vectors[block], fit.vectors)
-        k_used = min(k, similarity.shape[1])
-        nearest = np.argpartition(-similarity, k_used - 1, axis=1)[:, :k_used]
-        weight = np.take_along_axis(similarity, nearest, axis=1).astype(np.float64)
+        nearest, weight = _nearest(vectors[block], fit.vectors, min(k, len(fit.vectors)))
         voters = fit.labels[nearest]
         # a voter's score is the summed weight of every voter with its topic
         scores = ((voters[:, :, None] == voters[:, None, :]) * weight[:, None, :]).sum(axis=2)
         best = scores.max(axis=1, keepdims=True)
         winner = np.where(scores >= best, voters, np.iinfo(np.int64).max).min(axis=1)
         share = np.clip(weight, 1e-6, None) * (voters == winner[:, None])
-        map_xy[block] = (share[:, :, None] * fit.map_xy[nearest]).sum(axis=1) / share.sum(axis=1)[:, None]
+        xy = (share[:, :, None] * fit.map_xy[nearest]).sum(axis=1) / share.sum(axis=1)[:, None]
         by = np.where(winner == UNCLUSTERED, BY_NONE, BY_VOTE).astype(object)
         lost = np.flatnonzero(winner == UNCLUSTERED)
         if outliers == "nearest" and len(lost) and len(fit.centroid_ids):
-            to_centroid = _matmul(np.ascontiguousarray(vectors[block][lost]), fit.centroids)
-            best_topic = to_centroid.argmax(axis=1)
-            accepted = to_centroid[np.arange(len(lost)), best_topic] >= threshold
-            winner[lost[accepted]] = fit.centroid_ids[best_topic[accepted]]
-            by[lost[accepted]] = BY_NEAREST
-        labels[block], assigned_by[block] = winner, by
+            topic, similarity = _nearest(vectors[block][lost], fit.centroids, 1)
+            accepted = similarity[:, 0] >= threshold
+            moved = lost[accepted]
+            winner[moved] = fit.centroid_ids[topic[accepted, 0]]
+            by[moved] = BY_NEAREST
+            xy[moved] = fit.centres_xy[topic[accepted, 0]]  # its voters were not in the topic
+        labels[block], assigned_by[block], map_xy[block] = winner, by, xy
     return labels, assigned_by, map_xy
+
+
+class LazyParts(Sequence[np.ndarray]):
+    """A sequence whose items are made when asked for."""
+
+    def __init__(self, make: Callable[[int], np.ndarray], length: int) -> None:
+        self.make, self.length = make, length
+
+    def __len__(self) -> int:
+        return self.length
+
+    @overload
+    def __getitem__(self, index: int) -> np.ndarray: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[np.ndarray]: ...
+    def __getitem__(self, index: int | slice) -> np.ndarray | Sequence[np.ndarray]:
+        if isinstance(index, slice):
+            return [self.make(i) for i in range(*index.indices(self.length))]
+        if not -self.length <= index < self.length:
+            raise IndexError(index)
+        return self.make(index % self.length)
 
 
 def assign_rest(
@@ -120,17 +147,21 @@ def assign_rest(
     sample_vectors = np.ascontiguousarray(vectors[sample])
     centroids = topic_centroids(sample_vectors, sample_assignment.labels, weights[sample])
     centroid_ids = np.array(sorted(centroids), dtype=np.int64)
+    centres_xy = [sample_map[sample_assignment.labels == t].mean(axis=0) for t in centroid_ids]
     fit = SampleFit(
         vectors=sample_vectors,
         labels=sample_assignment.labels,
         map_xy=sample_map,
         centroid_ids=centroid_ids,
+        centres_xy=np.array(centres_xy, dtype=np.float32).reshape(len(centroid_ids), 2),
         centroids=np.stack([centroids[t] for t in centroid_ids]).astype(np.float32)
         if len(centroid_ids)
         else np.zeros((0, vectors.shape[1]), dtype=np.float32),
     )
     rest = np.setdiff1d(np.arange(len(vectors)), sample)
-    parts = [np.ascontiguousarray(vectors[rest[s]]) for s in split(len(rest), compute.cfg.partition_size, BLOCK)]
+    slices = split(len(rest), compute.cfg.partition_size, BLOCK)
+    # in-process, each part is copied out only when its turn comes
+    parts = LazyParts(lambda i: np.ascontiguousarray(vectors[rest[slices[i]]]), len(slices))
     shared = {"fit": fit, "k": cfg.assign_neighbors, "outliers": clustering.outliers,
               "threshold": clustering.outlier_threshold}  # fmt: skip
     voted = compute.map(vote_block, parts, shared)

@@ -55,7 +55,7 @@ def test_scheduler_accepts_none_local_and_addresses(value):
     assert load_config(None, [f"compute.scheduler={value}"]).compute.scheduler == value
 
 
-@pytest.mark.parametrize("value", ["dask", "10.0.0.5:8786", "local-cluster"])
+@pytest.mark.parametrize("value", ["dask", "10.0.0.5:8786", "local-cluster", "tcp://127.0.0.1", "inproc://x"])
 def test_scheduler_refuses_anything_else_naming_the_choices(value):
     with pytest.raises(ConfigError, match=r"compute\.scheduler.*none, local or a scheduler address"):
         load_config(None, [f"compute.scheduler={value}"])
@@ -67,3 +67,8 @@ def test_where_work_runs_is_not_part_of_a_runs_identity():
     local = load_config(None, ["compute.scheduler=local", "compute.partition_size=512"]).model_dump(mode="json")
     plain = load_config(None, []).model_dump(mode="json")
     assert computation_settings(local) == computation_settings(plain)
+
+
+def test_a_sample_smaller_than_a_topic_is_refused_before_anything_runs():
+    with pytest.raises(ConfigError, match=r"scale\.fit_sample \(100\) is smaller than clustering\.min_cluster_size"):
+        load_config(None, ["scale.fit_sample=100", "clustering.min_cluster_size=150"])

@@ -52,7 +52,7 @@ def two_topic_fit() -> SampleFit:
     labels = np.array([0] * 20 + [1] * 20)
     map_xy = np.vstack([np.zeros((20, 2)), np.ones((20, 2)) * 10]).astype(np.float32)
     centroids = unit(np.array([[1.0, 0, 0], [0, 1.0, 0]]))
-    return SampleFit(vectors, labels, map_xy, np.array([0, 1]), centroids)
+    return SampleFit(vectors, labels, map_xy, np.array([0, 1]), centroids, np.array([[0, 0], [10, 10]], np.float32))
 
 
 def test_vote_gives_each_headline_its_neighbours_topic_and_a_place_among_them():
@@ -68,10 +68,11 @@ def test_a_vote_for_unclustered_follows_the_outlier_policy():
     fit = two_topic_fit()
     labels = fit.labels.copy()
     labels[:20] = UNCLUSTERED  # the sample left topic 0's region unclustered
-    fit = SampleFit(fit.vectors, labels, fit.map_xy, np.array([1]), fit.centroids[1:])
+    fit = SampleFit(fit.vectors, labels, fit.map_xy, np.array([1]), fit.centroids[1:], fit.centres_xy[1:])
     near_b = unit(np.array([[0.8, 0.6, 0]]))  # nearest sample headlines are unclustered; cos to topic 1 is 0.6
     assert vote_block(near_b, fit, 5, "nearest", 0.3)[0].tolist() == [1]
     assert vote_block(near_b, fit, 5, "nearest", 0.3)[1].tolist() == [BY_NEAREST]
+    assert vote_block(near_b, fit, 5, "nearest", 0.3)[2].tolist() == [[10, 10]], "placed in its topic, not its voters"
     assert vote_block(near_b, fit, 5, "nearest", 0.9)[1].tolist() == [BY_NONE]
     assert vote_block(near_b, fit, 5, "keep", 0.3)[0].tolist() == [UNCLUSTERED]
 

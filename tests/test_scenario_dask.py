@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLE_CONFIG, SAMPLE_SETTINGS, invoke
+from conftest import EXAMPLE_CONFIG, EXAMPLE_INPUT, SAMPLE_SETTINGS, invoke
 
 CSVS = ("topics.csv", "headlines.csv", "rejected.csv", "changes.csv")
 
@@ -92,6 +92,51 @@ def test_separate_scheduler_and_worker_processes_write_the_same_csvs(
     assert_same_csvs(folder, example_sample_run.folder)
     manifest = json.loads((folder / "run.json").read_text())
     assert manifest["config"]["compute"]["scheduler"] == scheduler_and_workers
+
+
+def test_vote_over_many_parts_on_workers_equals_the_in_process_vote():
+    """Results come back in part order, whatever order the workers finish in."""
+    require_dask()
+    import numpy as np
+
+    from cluster.clustering import BY_HDBSCAN, Assignment
+    from cluster.compute import Compute
+    from cluster.config import ClusteringConfig, ComputeConfig, ScaleConfig
+    from cluster.scale import assign_rest, draw_sample
+
+    rng = np.random.default_rng(11)
+    centres = rng.standard_normal((8, 32))
+    vectors = np.repeat(centres, 500, axis=0) + 0.6 * rng.standard_normal((4000, 32))
+    vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+    sample = draw_sample(len(vectors), 500, seed=0)
+    fitted = Assignment(np.repeat(np.arange(8), 500)[sample], np.full(len(sample), BY_HDBSCAN, dtype=object))
+    sample_map = rng.standard_normal((len(sample), 2)).astype(np.float32)
+    results = []
+    for scheduler in ("none", "local"):
+        with Compute(ComputeConfig(scheduler=scheduler, partition_size=256)) as compute:
+            settings = (ClusteringConfig(), ScaleConfig())
+            assignment, map_xy = assign_rest(
+                vectors, np.ones(len(vectors)), sample, fitted, sample_map, *settings, compute
+            )
+            results.append((assignment.labels, list(assignment.assigned_by), map_xy))
+    (labels, by, xy), (labels_dask, by_dask, xy_dask) = results
+    assert np.array_equal(labels, labels_dask) and by == by_dask and np.array_equal(xy, xy_dask)
+
+
+def test_a_bad_input_file_read_on_a_worker_is_one_line_and_exit_2(tmp_path):
+    require_dask()
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    (shards / "a.csv").write_text(EXAMPLE_INPUT.read_text(encoding="utf-8"), encoding="utf-8")
+    (shards / "b.csv").write_text("id,headline\n", encoding="utf-8")  # a header and no rows
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "cluster", "run", "--input", str(shards), "--output-dir", str(out),
+               "--scheduler", "local", "--set", "cache.enabled=false"]  # fmt: skip
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 2, completed.stderr
+    assert "input file is empty (a header but no rows)" in completed.stderr and "b.csv" in completed.stderr
+    assert "Traceback" not in completed.stderr, completed.stderr
+    assert not out.exists()
 
 
 def test_an_unreachable_scheduler_is_one_clear_line_and_exit_2(tmp_path):
