@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
 
 from cluster.errors import ConfigError
 
@@ -132,12 +132,13 @@ class Compute:
     def map(
         self,
         func: Callable[..., Result],
-        parts: Sequence[Part],
+        parts: Iterable[Part],
         shared: dict[str, Any] | None = None,
         done: Callable[[int], None] | None = None,
     ) -> list[Result]:
         """`[func(part, **shared) for part in parts]`, here or on the workers; `done(i)` is called
-        as part i finishes (e.g. to move a progress bar)."""
+        as part i finishes (e.g. to move a progress bar). In-process, `parts` may be a generator
+        that makes each part when its turn comes."""
         shared = shared or {}
         if self.client_ is None:
             results = []

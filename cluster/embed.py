@@ -111,28 +111,29 @@ def process_model(source: ModelSource, device: str) -> Any:
     return _MODELS[key]
 
 
-def fixed_chunks(n: int, batch_size: int) -> list[slice]:
-    """The chunks `embed_texts` encodes one call each: consecutive, `max(16 · batch_size, 1024)`
-    texts long. A text's vector depends in its last bits on the other texts of its batch (padding
-    and matrix shapes), so chunks are fixed by the list alone, wherever and however they run."""
-    return split(n, max(batch_size * 16, 1024))
+def chunk_length(batch_size: int) -> int:
+    """How many texts `embed_texts` hands sentence-transformers in one call. A text's vector depends
+    in its last bits on the other texts of its batch (padding and matrix shapes), so the chunks are
+    consecutive runs of this length, fixed by the list alone, wherever and however they run."""
+    return max(batch_size * 16, 1024)
 
 
-def embed_chunks(chunks: list[list[str]], source: ModelSource, device: str, batch_size: int) -> np.ndarray:
-    """Unit-length float32 vectors of whole chunks, stacked in order (one task on a worker).
+def embed_part(texts: list[str], source: ModelSource, device: str, batch_size: int) -> np.ndarray:
+    """Unit-length float32 vectors of a run of whole chunks, in order (one task on a worker).
     sentence-transformers sorts each chunk by length and encodes it in batches."""
     model = process_model(source, device)
-    parts = [
+    chunk = chunk_length(batch_size)
+    vectors = [
         model.encode(
-            chunk,
+            texts[start : start + chunk],
             batch_size=batch_size,
             normalize_embeddings=True,
             convert_to_numpy=True,
             show_progress_bar=False,
         ).astype(np.float32, copy=False)
-        for chunk in chunks
+        for start in range(0, len(texts), chunk)
     ]
-    return np.concatenate(parts)
+    return np.concatenate(vectors)
 
 
 def embed_texts(
@@ -143,18 +144,15 @@ def embed_texts(
     progress: bool | None = None,
     compute: Compute | None = None,
 ) -> np.ndarray:
-    """Unit-length float32 embeddings, one row per text, in fixed chunks (`fixed_chunks`) handed
-    out in parts of whole chunks to `compute` (this process by default).
+    """Unit-length float32 embeddings, one row per text, handed out to `compute` (this process by
+    default) in parts of whole chunks (`chunk_length`).
 
     With a terminal, a progress bar; without one (cron), a plain log line per part.
     """
     compute = compute or in_process()
     if progress is None:
         progress = sys.stderr.isatty()
-    chunks = fixed_chunks(len(texts), batch_size)
-    per_part = max(1, compute.cfg.partition_size // max(batch_size * 16, 1024))
-    parts = [chunks[s] for s in split(len(chunks), per_part)]
-    sizes = [sum(c.stop - c.start for c in part) for part in parts]
+    parts = split(len(texts), compute.cfg.partition_size, align=chunk_length(batch_size))
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -164,15 +162,15 @@ def embed_texts(
 
     def done(i: int) -> None:
         nonlocal finished
-        finished += sizes[i]
+        size = parts[i].stop - parts[i].start
+        finished += size
         if bar is not None:
-            bar.update(sizes[i])
+            bar.update(size)
         else:
             log.info("embedded %d/%d headlines (%d%%)", finished, len(texts), 100 * finished // max(len(texts), 1))
 
-    part_texts = [[texts[c] for c in part] for part in parts]
     shared = {"source": source, "device": device, "batch_size": batch_size}
-    results = compute.map(embed_chunks, part_texts, shared, done)
+    results = compute.map(embed_part, [texts[part] for part in parts], shared, done)
     if bar is not None:
         bar.close()
     if not results:

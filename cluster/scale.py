@@ -10,7 +10,6 @@ The vote runs over fixed blocks of rows, in parts that `cluster.compute` may sen
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence, overload
 
 import numpy as np
 import pandas as pd
@@ -109,27 +108,6 @@ def vote_block(
     return labels, assigned_by, map_xy
 
 
-class LazyParts(Sequence[np.ndarray]):
-    """A sequence whose items are made when asked for."""
-
-    def __init__(self, make: Callable[[int], np.ndarray], length: int) -> None:
-        self.make, self.length = make, length
-
-    def __len__(self) -> int:
-        return self.length
-
-    @overload
-    def __getitem__(self, index: int) -> np.ndarray: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[np.ndarray]: ...
-    def __getitem__(self, index: int | slice) -> np.ndarray | Sequence[np.ndarray]:
-        if isinstance(index, slice):
-            return [self.make(i) for i in range(*index.indices(self.length))]
-        if not -self.length <= index < self.length:
-            raise IndexError(index)
-        return self.make(index % self.length)
-
-
 def assign_rest(
     vectors: np.ndarray,
     weights: np.ndarray,
@@ -159,9 +137,8 @@ def assign_rest(
         else np.zeros((0, vectors.shape[1]), dtype=np.float32),
     )
     rest = np.setdiff1d(np.arange(len(vectors)), sample)
-    slices = split(len(rest), compute.cfg.partition_size, BLOCK)
-    # in-process, each part is copied out only when its turn comes
-    parts = LazyParts(lambda i: np.ascontiguousarray(vectors[rest[slices[i]]]), len(slices))
+    # a generator: in-process, each part is copied out only when its turn comes
+    parts = (np.ascontiguousarray(vectors[rest[s]]) for s in split(len(rest), compute.cfg.partition_size, BLOCK))
     shared = {"fit": fit, "k": cfg.assign_neighbors, "outliers": clustering.outliers,
               "threshold": clustering.outlier_threshold}  # fmt: skip
     voted = compute.map(vote_block, parts, shared)
