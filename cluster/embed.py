@@ -22,6 +22,7 @@ import numpy as np
 
 from cluster.compute import Compute, in_process, split
 from cluster.errors import ConfigError
+from cluster.signals import signals_held
 from cluster.store import Cache, CacheStats
 
 if TYPE_CHECKING:
@@ -68,7 +69,8 @@ def resolve_model(model: str) -> ModelSource:
 
 def pick_device(device: str) -> str:
     """`auto` means cuda, then mps, then cpu."""
-    import torch
+    with signals_held():  # see cluster.signals
+        import torch
 
     if device != "auto":
         if device.startswith("cuda") and not torch.cuda.is_available():
@@ -89,7 +91,8 @@ def load_model(source: ModelSource, device: str) -> Any:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # "Loading weights" bars clutter cron logs
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    from sentence_transformers import SentenceTransformer
+    with signals_held():
+        from sentence_transformers import SentenceTransformer
 
     try:
         return SentenceTransformer(source.location, device=device)

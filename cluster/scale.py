@@ -66,7 +66,10 @@ def _nearest(rows: np.ndarray, sample: np.ndarray, k: int) -> tuple[np.ndarray, 
     torch's product gives the same bits for any thread count and for any block of equal height;
     numpy's BLAS does not, and the vote must not depend on where it is cast. topk keeps only k
     values a row instead of sorting a copy of the whole block."""
-    import torch
+    from cluster.signals import signals_held
+
+    with signals_held():  # the first torch import of a run whose vectors were all cached
+        import torch
 
     similarity = torch.from_numpy(np.ascontiguousarray(rows)) @ torch.from_numpy(sample).T
     values, indices = torch.topk(similarity, k, dim=1, largest=True, sorted=True)
