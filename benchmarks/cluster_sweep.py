@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     for week in args.weeks:
         cfg, prepared, labels = week_input(args.data, week, [])
         texts = prepared.unique.texts
-        vectors = cached_vectors(texts, cfg.embedding.model, args.cache_dir)
+        vectors = cached_vectors(texts, cfg.embedding, args.cache_dir)
         words = word_vectors(texts)
         points = cached_points(vectors, texts, words, cfg, args.cache_dir)
         weights = prepared.unique.counts.astype(float)

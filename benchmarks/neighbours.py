@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     for week in args.weeks:
         cfg, prepared, _ = week_input(args.data, week, [])
         texts = prepared.unique.texts
-        inputs.append((week, texts, cached_vectors(texts, cfg.embedding.model, args.cache_dir)))
+        inputs.append((week, texts, cached_vectors(texts, cfg.embedding, args.cache_dir)))
     if args.together:  # one input: the weeks' headlines, each distinct text once
         seen: dict[str, tuple[str, np.ndarray]] = {}
         for _, texts, vectors in inputs:

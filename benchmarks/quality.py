@@ -51,15 +51,18 @@ def week_input(data: Path, monday: str, overrides: list[str]):
     return plan.config, prepared, labels
 
 
-def cached_vectors(texts: list[str], model_name: str, cache_dir: Path) -> np.ndarray:
-    """MiniLM vectors of the unique texts, computed once and kept as .npy keyed by the texts."""
-    key = hashlib.sha256(("\n".join([model_name, *texts])).encode("utf-8")).hexdigest()[:24]
+def cached_vectors(texts: list[str], embedding, cache_dir: Path) -> np.ndarray:
+    """The configured model's vectors of the unique texts (by the configured backend), computed
+    once and kept as .npy keyed by the texts, the model and the backend."""
+    from cluster.embed import embed_texts, pick_backend, resolve_model, route_for
+
+    backend = pick_backend(embedding.backend, embedding.device, resolve_model(embedding.model))
+    tag = [embedding.model] if backend == "torch" else [embedding.model, backend]  # torch: the old files
+    key = hashlib.sha256(("\n".join([*tag, *texts])).encode("utf-8")).hexdigest()[:24]
     path = cache_dir / f"vectors-{key}.npy"
     if path.exists():
         return np.load(path)
-    from cluster.embed import embed_texts, pick_device, resolve_model
-
-    vectors = embed_texts(texts, resolve_model(model_name), pick_device("auto"), batch_size=64, progress=False)
+    vectors = embed_texts(texts, route_for(embedding), batch_size=embedding.batch_size, progress=False)
     cache_dir.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp.npy")
     np.save(temporary, vectors)
@@ -164,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         cfg, prepared, labels = week_input(args.data, week, args.overrides)
         texts = prepared.unique.texts
         start = time.perf_counter()
-        vectors = cached_vectors(texts, cfg.embedding.model, args.cache_dir)
+        vectors = cached_vectors(texts, cfg.embedding, args.cache_dir)
         print(
             f"# {week}: {len(prepared.accepted)} headlines, {len(texts)} distinct, "
             f"{labels['story'].nunique()} stories; vectors in {time.perf_counter() - start:.0f} s",

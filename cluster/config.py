@@ -94,10 +94,12 @@ class CleaningConfig(_Section):
 
 
 class EmbeddingConfig(_Section):
-    """Which sentence-transformers model embeds the headlines."""
+    """Which sentence-transformers model embeds the headlines, and how it runs."""
 
     model: str = "all-MiniLM-L6-v2"
     device: str = "auto"
+    # auto: the int8 ONNX route on a CPU when the model allows it (cluster/embed_onnx.py), else torch
+    backend: Literal["auto", "onnx", "torch"] = "auto"
     batch_size: int = Field(default=64, ge=1, le=4096)
 
     @field_validator("device")

@@ -13,6 +13,7 @@ import logging
 import os
 import sqlite3
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,8 +68,16 @@ def resolve_model(model: str) -> ModelSource:
     return ModelSource(model, model, "hub name")
 
 
+def _may_have_accelerator() -> bool:
+    """Whether a CUDA or MPS device could be present, told without importing torch (seconds):
+    no NVIDIA driver and not an Apple-silicon Mac means a CPU run."""
+    return Path("/proc/driver/nvidia/version").exists() or (sys.platform == "darwin" and os.uname().machine == "arm64")
+
+
 def pick_device(device: str) -> str:
     """`auto` means cuda, then mps, then cpu."""
+    if device in ("auto", "cpu") and not _may_have_accelerator():
+        return "cpu"
     with signals_held():  # see cluster.signals
         import torch
 
@@ -83,14 +92,81 @@ def pick_device(device: str) -> str:
     return "cpu"
 
 
-def load_model(source: ModelSource, device: str) -> Any:
-    """Load a SentenceTransformer with the Hugging Face hub switched off."""
-    # No network at run time: a model must come from the package, a folder or the local cache.
+def model_folder(source: ModelSource) -> Path | None:
+    """The folder holding the model's files, or None for a hub name not in the local cache."""
+    if source.kind in ("bundled", "local folder"):
+        return Path(source.location)
+    return _hub_snapshot(source.location)
+
+
+@dataclass(frozen=True)
+class Route:
+    """How the embed stage runs: which model, on which device, by which backend (`torch`, or
+    `onnx` with the exported file `onnx_file`)."""
+
+    source: ModelSource
+    device: str
+    backend: str
+    onnx_file: Path | None = None
+
+    def describe(self) -> str:
+        return "onnx-int8" if self.backend == "onnx" else f"torch-{self.device}"
+
+
+def pick_backend(backend: str, device: str, source: ModelSource) -> str:
+    """`embedding.backend` resolved before anything is loaded (the vectors' cache key depends on
+    it): `auto` takes the ONNX route when the run is on a CPU, onnxruntime is installed and the
+    model allows it, and torch otherwise."""
+    if backend == "torch":
+        return "torch"
+    on_cpu = device == "cpu" or (device == "auto" and not _may_have_accelerator())
+    if backend == "auto" and not on_cpu:
+        return "torch"
+    from cluster.embed_onnx import onnx_unsupported
+
+    folder = model_folder(source)
+    reason = "it is not in the local Hugging Face cache" if folder is None else onnx_unsupported(folder)
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        reason = reason or "onnxruntime is not installed"
+    if backend == "onnx":
+        if device not in ("auto", "cpu"):
+            raise ConfigError(f"embedding.backend: onnx runs on the CPU; set embedding.device to cpu, not {device}")
+        if reason:
+            raise ConfigError(f"embedding.backend: {source.name!r} cannot take the onnx route: {reason}; use torch")
+        return "onnx"
+    if reason:
+        log.info("embedding with torch: %s cannot take the onnx route (%s)", source.name, reason)
+        return "torch"
+    return "onnx"
+
+
+_SCRATCH: list[tempfile.TemporaryDirectory[str]] = []  # removed when the process ends
+
+
+def onnx_file(cache: Cache | None, key: str) -> Path:
+    """Where the exported model lives: the cache's `models/` (kept for later runs), or a scratch
+    folder of this process when there is no cache."""
+    if cache is not None and key:
+        return cache.directory / "models" / f"{key}.onnx"
+    if not _SCRATCH:
+        _SCRATCH.append(tempfile.TemporaryDirectory(prefix="headline-cluster-model-"))
+    return Path(_SCRATCH[0].name) / "model.onnx"
+
+
+def offline_environment() -> None:
+    """No network at run time: a model must come from the package, a folder or the local cache."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # "Loading weights" bars clutter cron logs
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+
+def load_model(source: ModelSource, device: str) -> Any:
+    """Load a SentenceTransformer with the Hugging Face hub switched off."""
+    offline_environment()
     with signals_held():
         from sentence_transformers import SentenceTransformer
 
@@ -103,15 +179,22 @@ def load_model(source: ModelSource, device: str) -> Any:
         ) from None
 
 
-_MODELS: dict[tuple[str, str], Any] = {}  # per process: a Dask worker loads the model once
+_MODELS: dict[Route, Any] = {}  # per process: a Dask worker loads the model once
 
 
-def process_model(source: ModelSource, device: str) -> Any:
-    """The model, loaded once per process (this one, or a Dask worker)."""
-    key = (source.location, device)
-    if key not in _MODELS:
-        _MODELS[key] = load_model(source, device)
-    return _MODELS[key]
+def process_model(route: Route) -> Any:
+    """The route's model, loaded once per process (this one, or a Dask worker): an `OnnxEncoder`
+    or a SentenceTransformer."""
+    if route not in _MODELS:
+        if route.backend == "onnx":
+            from cluster.embed_onnx import OnnxEncoder
+
+            folder = model_folder(route.source)
+            assert folder is not None and route.onnx_file is not None  # checked by pick_backend
+            _MODELS[route] = OnnxEncoder.load(folder, route.onnx_file)
+        else:
+            _MODELS[route] = load_model(route.source, route.device)
+    return _MODELS[route]
 
 
 def chunk_length(batch_size: int) -> int:
@@ -121,28 +204,25 @@ def chunk_length(batch_size: int) -> int:
     return max(batch_size * 16, 1024)
 
 
-def embed_part(texts: list[str], source: ModelSource, device: str, batch_size: int) -> np.ndarray:
+def embed_part(texts: list[str], route: Route, batch_size: int) -> np.ndarray:
     """Unit-length float32 vectors of a run of whole chunks, in order (one task on a worker).
-    sentence-transformers sorts each chunk by length and encodes it in batches."""
-    model = process_model(source, device)
+    Either backend sorts each chunk by length and encodes it in batches."""
+    model = process_model(route)
     chunk = chunk_length(batch_size)
-    vectors = [
-        model.encode(
-            texts[start : start + chunk],
-            batch_size=batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        ).astype(np.float32, copy=False)
-        for start in range(0, len(texts), chunk)
-    ]
+    vectors = []
+    for start in range(0, len(texts), chunk):
+        part = texts[start : start + chunk]
+        if route.backend == "onnx":
+            vectors.append(model.encode(part, batch_size))
+        else:
+            options = {"normalize_embeddings": True, "convert_to_numpy": True, "show_progress_bar": False}
+            vectors.append(model.encode(part, batch_size=batch_size, **options).astype(np.float32, copy=False))
     return np.concatenate(vectors)
 
 
 def embed_texts(
     texts: list[str],
-    source: ModelSource,
-    device: str,
+    route: Route,
     batch_size: int = 64,
     progress: bool | None = None,
     compute: Compute | None = None,
@@ -172,7 +252,7 @@ def embed_texts(
         else:
             log.info("embedded %d/%d headlines (%d%%)", finished, len(texts), 100 * finished // max(len(texts), 1))
 
-    shared = {"source": source, "device": device, "batch_size": batch_size}
+    shared = {"route": route, "batch_size": batch_size}
     results = compute.map(embed_part, [texts[part] for part in parts], shared, done)
     if bar is not None:
         bar.close()
@@ -195,13 +275,27 @@ def _hub_snapshot(name: str) -> Path | None:
     return None
 
 
-def model_key(cache: Cache, source: ModelSource) -> str:
-    """The model's name plus a fingerprint of its files: the same files give the same key
-    wherever they are installed, and changed weights never match old vectors."""
-    folder = Path(source.location) if source.kind in ("bundled", "local folder") else _hub_snapshot(source.location)
+def model_key(cache: Cache, source: ModelSource, backend: str = "torch") -> str:
+    """The model's name plus a fingerprint of its files and the backend's recipe: the same files
+    give the same key wherever they are installed, changed weights never match old vectors, and
+    the two backends' vectors (which differ slightly) never mix."""
+    from cluster.embed_onnx import ONNX_RECIPE
+
+    folder = model_folder(source)
     store = cache.embeddings
     fingerprint = store.folder_fingerprint(folder.resolve()) if folder is not None else f"unresolved:{source.location}"
-    return hashlib.sha256(json.dumps([source.name, fingerprint, EMBEDDING_RECIPE]).encode()).hexdigest()
+    recipe = [EMBEDDING_RECIPE] if backend == "torch" else [EMBEDDING_RECIPE, ONNX_RECIPE]
+    return hashlib.sha256(json.dumps([source.name, fingerprint, *recipe]).encode()).hexdigest()
+
+
+def route_for(cfg: "EmbeddingConfig", cache: Cache | None = None) -> Route:
+    """The embed stage's route for `cfg`; an exported ONNX model is kept in `cache` (if any)."""
+    source = resolve_model(cfg.model)
+    backend = pick_backend(cfg.backend, cfg.device, source)
+    if backend == "torch":
+        return Route(source, pick_device(cfg.device), "torch")
+    key = model_key(cache, source, backend) if cache is not None else ""
+    return Route(source, "cpu", "onnx", onnx_file(cache, key))
 
 
 @dataclass
@@ -212,17 +306,18 @@ class Embedded:
     source: ModelSource
     device: str | None  # None when every vector came from the cache and the model was not loaded
     stats: CacheStats
+    backend: str = "torch"  # "onnx" or "torch": the route that made the vectors (cached or not)
     seconds: dict[str, float] = field(default_factory=dict)  # "embed" and "load_model"
 
 
 def _cached_vectors(
-    texts: list[str], source: ModelSource, cache: Cache | None
+    texts: list[str], source: ModelSource, backend: str, cache: Cache | None
 ) -> tuple[np.ndarray | None, np.ndarray, str]:
     """Vectors found in the cache (rows of misses are zero), the mask of hits, and the model key."""
     if cache is None:
         return None, np.zeros(len(texts), dtype=bool), ""
     try:
-        key = model_key(cache, source)
+        key = model_key(cache, source, backend)
         vectors, hit = cache.embeddings.lookup(key, texts)
         return vectors, hit, key
     except (OSError, sqlite3.Error) as exc:
@@ -243,7 +338,8 @@ def embed_headlines(
     """
     source = resolve_model(cfg.model)
     started = time.perf_counter()
-    vectors, hit, key = _cached_vectors(texts, source, cache)
+    backend = pick_backend(cfg.backend, cfg.device, source)
+    vectors, hit, key = _cached_vectors(texts, source, backend, cache)
     stats = cache.stats if cache is not None else CacheStats(enabled=False)
     usable = cache if key else None  # a failed lookup means the store is not used this run
     stats.hits, stats.misses = int(hit.sum()), int((~hit).sum())
@@ -255,15 +351,22 @@ def embed_headlines(
     device = None
     if stats.misses:
         started = time.perf_counter()
-        device = pick_device(cfg.device)
-        log.info("loading model %s (%s) on %s", source.name, source.kind, device)
+        route = route_for(cfg, usable)
+        device = route.device
+        log.info("loading model %s (%s) for %s", source.name, source.kind, route.describe())
         if compute is None or not compute.distributed:
-            process_model(source, device)  # loaded here, so that its time is told apart
+            process_model(route)  # loaded here, so that its time is told apart
+        elif route.onnx_file is not None:  # exported once here, not by every worker at once
+            from cluster.embed_onnx import ensure_exported
+
+            folder = model_folder(route.source)
+            assert folder is not None  # checked by pick_backend
+            ensure_exported(folder, route.onnx_file)
         seconds["load_model"] = time.perf_counter() - started
         started = time.perf_counter()
         missing = [t for t, h in zip(texts, hit) if not h]
         log.info("embedding %d headlines", len(missing))
-        fresh = embed_texts(missing, source, device, cfg.batch_size, progress, compute)
+        fresh = embed_texts(missing, route, cfg.batch_size, progress, compute)
         if vectors is None:
             vectors = np.zeros((len(texts), fresh.shape[1]), dtype=np.float32)
         vectors[~hit] = fresh
@@ -274,7 +377,7 @@ def embed_headlines(
                 log.warning("could not store embeddings in the cache (%s)", exc)
         seconds["embed"] = seconds.get("embed", 0.0) + time.perf_counter() - started
     assert vectors is not None
-    return Embedded(vectors=vectors, source=source, device=device, stats=stats, seconds=seconds)
+    return Embedded(vectors=vectors, source=source, device=device, stats=stats, seconds=seconds, backend=backend)
 
 
 def given_vectors(vectors: np.ndarray, n_texts: int, cfg: "EmbeddingConfig") -> Embedded:
@@ -282,4 +385,6 @@ def given_vectors(vectors: np.ndarray, n_texts: int, cfg: "EmbeddingConfig") -> 
     systems on the same embeddings); they must come from `cfg.model`."""
     if vectors.shape[0] != n_texts:
         raise ValueError(f"{vectors.shape[0]} vectors given for {n_texts} unique headlines")
-    return Embedded(vectors, resolve_model(cfg.model), None, CacheStats(enabled=False))
+    source = resolve_model(cfg.model)
+    backend = pick_backend(cfg.backend, cfg.device, source)
+    return Embedded(vectors, source, None, CacheStats(enabled=False), backend=backend)

@@ -23,7 +23,16 @@ if TYPE_CHECKING:
     from cluster.embed import Embedded
     from cluster.track import Tracking
 
-LIBRARIES = ["sentence-transformers", "transformers", "torch", "umap-learn", "scikit-learn", "numpy", "pandas"]
+LIBRARIES = [
+    "sentence-transformers",
+    "transformers",
+    "torch",
+    "onnxruntime",
+    "umap-learn",
+    "scikit-learn",
+    "numpy",
+    "pandas",
+]
 
 
 @dataclass
@@ -93,6 +102,7 @@ def build_manifest(
             "kind": source.kind,
             "location": source.location,
             "dimension": int(vectors.shape[1]),
+            "backend": embedded.backend,  # onnx (int8, cluster/embed_onnx.py) or torch
         },
         "cache": cache_report,
         "versions": library_versions(),

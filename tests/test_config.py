@@ -54,6 +54,7 @@ def test_example_config_paths_are_relative_to_the_file():
         ("reduction:\n  n_neighbors: 1\n", "reduction.n_neighbors: must be ≥ 2, got 1"),
         ("embedding:\n  batch_size: many\n", "embedding.batch_size:"),
         ("embedding:\n  device: gpu\n", "embedding.device: must be auto, cpu, mps, cuda or cuda:N"),
+        ("embedding:\n  backend: tensorrt\n", "embedding.backend: must be one of 'auto', 'onnx' or 'torch'"),
         ("input:\n  encoding: klingon\n", "input.encoding: unknown encoding 'klingon'"),
         ("input:\n  since: 2026-11-30\n  until: 2026-11-23\n", "since (2026-11-30) is after until (2026-11-23)"),
         ("input:\n  last_days: 7\n  since: 2026-11-23\n", "either last_days or since/until"),

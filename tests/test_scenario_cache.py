@@ -67,7 +67,7 @@ def test_warm_rerun_embeds_nothing_loads_no_model_and_writes_identical_files(exa
 
 
 def test_cached_vectors_are_identical_to_freshly_computed_ones(example_run, example_cache):
-    from cluster.embed import embed_texts, resolve_model
+    from cluster.embed import embed_texts, resolve_model, route_for
     from cluster.jobs import plan_week
     from cluster.pipeline import prepare_input
 
@@ -76,9 +76,10 @@ def test_cached_vectors_are_identical_to_freshly_computed_ones(example_run, exam
     texts = prepare_input(cfg, plan.window).unique.texts
     source = resolve_model(cfg.embedding.model)
     with Cache(example_cache) as cache:
-        cached, hit = cache.embeddings.lookup(model_key(cache, source), texts)
+        route = route_for(cfg.embedding, cache)
+        cached, hit = cache.embeddings.lookup(model_key(cache, source, route.backend), texts)
     assert hit.all()
-    fresh = embed_texts(texts, source, "cpu", cfg.embedding.batch_size, progress=False)
+    fresh = embed_texts(texts, route, cfg.embedding.batch_size, progress=False)
     assert cached.dtype == fresh.dtype and np.array_equal(cached, fresh)
 
 

@@ -97,6 +97,7 @@ def test_manifest_records_what_reproduces_the_run(example_run):
     [entry] = manifest["inputs"]
     assert entry["path"].endswith("uci_headlines_sample.csv") and len(entry["sha256"]) == 64
     assert manifest["model"]["name"] == "all-MiniLM-L6-v2" and manifest["model"]["kind"] == "bundled"
+    assert manifest["model"]["backend"] == "onnx", "on a CPU the int8 ONNX route runs by default"
     assert manifest["seed"] == 42
     for key in ("sentence-transformers", "umap-learn", "scikit-learn", "torch"):
         assert manifest["versions"][key] != "not installed"
