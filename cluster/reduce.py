@@ -174,7 +174,12 @@ def keep_compiled(directory: Path) -> None:
     import umap  # noqa: F401  (imports umap.umap_, umap.layouts and pynndescent)
     from numba.core import config as numba_config
     from numba.core.caching import NullCache
+    from numba.core.errors import NumbaWarning
     from numba.core.registry import CPUDispatcher
+
+    # a few of pynndescent's functions cannot be cached (they hold dynamic globals): they compile
+    # as before, and the warning numba prints about it says nothing a user can act on
+    warnings.filterwarnings("ignore", message="Cannot cache compiled function", category=NumbaWarning)
 
     previous = numba_config.CACHE_DIR  # type: ignore[attr-defined]
     numba_config.CACHE_DIR = str(directory)  # type: ignore[attr-defined]  # read when a function's cache is created, just below

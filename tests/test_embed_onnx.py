@@ -5,6 +5,7 @@ cannot run."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -56,6 +57,7 @@ def test_onnx_vectors_are_the_same_bits_on_every_call_and_from_a_reused_export(t
 
 
 def _model_folder(tmp_path, modules: list[dict], pooling: dict | None = None):
+    tmp_path.mkdir()
     (tmp_path / "modules.json").write_text(json.dumps(modules))
     (tmp_path / "tokenizer.json").write_text("{}")
     if pooling is not None:
@@ -70,7 +72,7 @@ POOLING = {"type": "sentence_transformers.models.Pooling", "path": "1_Pooling"}
 
 def test_models_the_onnx_route_cannot_run_are_named_with_the_reason(tmp_path):
     bundled = resolve_model("all-MiniLM-L6-v2")
-    assert onnx_unsupported(__import__("pathlib").Path(bundled.location)) is None
+    assert onnx_unsupported(Path(bundled.location)) is None
     mean = _model_folder(tmp_path / "mean", [TRANSFORMER, POOLING], {"pooling_mode_mean_tokens": True})
     assert onnx_unsupported(mean) is None
     cls = _model_folder(tmp_path / "cls", [TRANSFORMER, POOLING], {"pooling_mode_cls_token": True})
