@@ -8,6 +8,7 @@ and `cluster --help` or a config error must not pay for that.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import logging
 import os
@@ -126,9 +127,7 @@ def pick_backend(backend: str, device: str, source: ModelSource) -> str:
 
     folder = model_folder(source)
     reason = "it is not in the local Hugging Face cache" if folder is None else onnx_unsupported(folder)
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("onnxruntime") is None:  # found, not imported: a warm run needs no model
         reason = reason or "onnxruntime is not installed"
     if backend == "onnx":
         if device not in ("auto", "cpu"):

@@ -5,6 +5,7 @@ Heavy libraries are imported by the stages that need them."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import time
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from cluster.clean import (
     row_counts,
     select_window,
 )
-from cluster.clustering import Assignment, cluster_topics, no_topic_warnings, with_min_cluster_size
+from cluster.clustering import Assignment, no_topic_warnings, stored_topics, with_min_cluster_size
 from cluster.compute import Compute
 from cluster.config import ClusteringConfig, Config
 from cluster.errors import InputError
@@ -32,6 +33,8 @@ from cluster.track import PreviousRun
 from cluster.weeks import Window
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from scipy.sparse import csr_matrix
 
     from cluster.embed import Embedded
@@ -183,12 +186,13 @@ def _fit(
     texts, weights = prepared.unique.texts, prepared.unique.counts.astype(float)
     if fits_whole(len(texts), cfg.scale):
         clustering = with_min_cluster_size(cfg.clustering, len(texts))
-        reduction, words = _reduce(cfg, clustering, texts, vectors, cache, timer)
+        words = _words(cfg, clustering, texts)
+        reduction = _reduce(cfg, clustering, texts, vectors, cache, timer, words)
         with timer.stage("cluster"):
             points = reduction.points if reduction is not None else None
             if points is not None:
                 log.info("clustering with HDBSCAN (min_cluster_size %d)", clustering.min_cluster_size)
-            assignment = cluster_topics(points, vectors, weights, clustering, words)
+            assignment = stored_topics(points, vectors, weights, clustering, texts, words, cache)
         map_xy = reduction.map_xy if reduction is not None else fallback_map(vectors)
         return Fitted(assignment, map_xy, int(clustering.min_cluster_size), reduction is not None)
     assert cfg.scale.fit_sample is not None
@@ -196,11 +200,14 @@ def _fit(
     sample = draw_sample(len(texts), cfg.scale.fit_sample, cfg.reduction.random_state, _unique_days(cfg, prepared))
     log.info("fitting on a sample of %d of %d distinct headlines", len(sample), len(texts))
     sample_texts, sample_vectors = [texts[i] for i in sample], np.ascontiguousarray(vectors[sample])
-    reduction, words = _reduce(cfg, clustering, sample_texts, sample_vectors, cache, timer)
+    words = _words(cfg, clustering, sample_texts)
+    reduction = _reduce(cfg, clustering, sample_texts, sample_vectors, cache, timer, words)
     assert reduction is not None  # a sample is far larger than a topic
     with timer.stage("cluster"):
         log.info("clustering with HDBSCAN (min_cluster_size %d)", clustering.min_cluster_size)
-        fitted = cluster_topics(reduction.points, sample_vectors, weights[sample], clustering, words)
+        fitted = stored_topics(
+            reduction.points, sample_vectors, weights[sample], clustering, sample_texts, words, cache
+        )
     with timer.stage("assign"):
         log.info("assigning %d headlines to the sample's topics", len(texts) - len(sample))
         assignment, map_xy = assign_rest(
@@ -230,19 +237,25 @@ def memory_report(compute: Compute | None) -> dict[str, Any]:
     return report
 
 
+def _words(cfg: Config, clustering: ClusteringConfig, texts: list[str]) -> Callable[[], csr_matrix | None]:
+    """The word vectors of `texts` that the neighbour graph and the merge share, built on first
+    use (a rerun that finds UMAP's and HDBSCAN's results in the cache needs none); None when
+    neither uses word overlap."""
+    from cluster.reduce import word_vectors
+
+    needed = cfg.reduction.lexical_weight > 0 or clustering.merge_lexical_weight > 0
+    return functools.cache(lambda: word_vectors(texts) if needed else None)
+
+
 def _reduce(
     cfg: Config, clustering: ClusteringConfig, texts: list[str], vectors: np.ndarray, cache: Cache | None,
-    timer: StageTimer,
-) -> tuple[Reduction | None, csr_matrix | None]:  # fmt: skip
-    """The reduce stage and the word vectors it shares with the merge; (None, None) when there are
-    too few headlines for a topic."""
-    from cluster.reduce import reduce_headlines, too_few_to_reduce, word_vectors
+    timer: StageTimer, words: Callable[[], csr_matrix | None],
+) -> Reduction | None:  # fmt: skip
+    """The reduce stage; None when there are too few headlines for a topic."""
+    from cluster.reduce import reduce_headlines, too_few_to_reduce
 
     if too_few_to_reduce(len(texts), cfg.reduction) or len(texts) < int(clustering.min_cluster_size):
-        return None, None
+        return None
     with timer.stage("reduce"):
         log.info("reducing with UMAP to %d dimensions and a 2-D map", cfg.reduction.n_components)
-        # the word vectors feed both the neighbour graph (on a cache miss) and the merge
-        needs_words = cfg.reduction.lexical_weight > 0 or clustering.merge_lexical_weight > 0
-        words = word_vectors(texts) if needs_words else None
-        return reduce_headlines(vectors, texts, cfg.reduction, cache, words), words
+        return reduce_headlines(vectors, texts, cfg.reduction, cache, words)

@@ -24,6 +24,8 @@ from cluster.signals import signals_held
 from cluster.store.reductions import reduction_key
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from scipy.sparse import csr_matrix
 
     from cluster.store import Cache
@@ -271,11 +273,12 @@ def reduce_headlines(
     texts: list[str],
     cfg: ReductionConfig,
     cache: "Cache | None",
-    words: "csr_matrix | None" = None,
+    words: "Callable[[], csr_matrix | None] | None" = None,
 ) -> Reduction:
-    """`reduce_embeddings`, or its stored result for exactly this input and these settings."""
+    """`reduce_embeddings`, or its stored result for exactly this input and these settings.
+    `words` builds `word_vectors(texts)` (shared with the merge), only when UMAP has to run."""
     if cache is None:
-        return reduce_embeddings(vectors, cfg, texts, words)
+        return reduce_embeddings(vectors, cfg, texts, words() if words else None)
     fields = [f.name for f in dataclasses.fields(Reduction)]
     key = _store_key(vectors, texts, cfg)
     try:
@@ -289,7 +292,7 @@ def reduce_headlines(
         return Reduction(**stored)
     cache.stats.reduction = "miss"
     keep_compiled(cache.directory / "numba")
-    reduction = reduce_embeddings(vectors, cfg, texts, words)
+    reduction = reduce_embeddings(vectors, cfg, texts, words() if words else None)
     try:
         cache.reductions.save(key, {name: getattr(reduction, name) for name in fields})
     except OSError as exc:

@@ -26,7 +26,8 @@ try:
     app(sys.argv[1:], prog_name="cluster")
 except SystemExit as exit:
     code = exit.code
-heavy = sorted(m for m in ("torch", "sentence_transformers", "transformers", "umap", "numba") if m in sys.modules)
+heavy = ("torch", "sentence_transformers", "transformers", "onnxruntime", "umap", "numba", "sklearn.cluster")
+heavy = sorted(m for m in heavy if m in sys.modules)
 print(json.dumps({"exit": code, "imported": heavy}))
 """
 
@@ -36,7 +37,7 @@ def test_cold_run_stores_every_vector(example_run):
     cache = manifest["cache"]
     assert cache["enabled"] and cache["hits"] == 0
     assert cache["misses"] == cache["stored"] == manifest["counts"]["unique"]
-    assert cache["reduction"] == "miss"
+    assert cache["reduction"] == "miss" and cache["clustering"] == "miss"
 
 
 def test_warm_rerun_embeds_nothing_loads_no_model_and_writes_identical_files(example_run, example_cache, tmp_path):
@@ -56,11 +57,12 @@ def test_warm_rerun_embeds_nothing_loads_no_model_and_writes_identical_files(exa
     )
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["exit"] in (0, None), done.stderr
-    assert report["imported"] == [], "a fully cached run must not load torch, the model or UMAP"
+    assert report["imported"] == [], "a fully cached run must not load torch, the model, UMAP or HDBSCAN"
     manifest = json.loads((tmp_path / "first" / "run.json").read_text())
     assert manifest["cache"]["misses"] == 0
     assert manifest["cache"]["hits"] == manifest["counts"]["unique"]
     assert manifest["cache"]["reduction"] == "hit"
+    assert manifest["cache"]["clustering"] == "hit", "HDBSCAN's pieces come from the cache too"
     assert manifest["resolved"]["device"] is None, "the model was not loaded"
     for name in OUTPUT_FILES:
         assert (tmp_path / "first" / name).read_bytes() == (example_run.folder / name).read_bytes(), name

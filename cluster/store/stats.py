@@ -19,3 +19,4 @@ class CacheStats:
     recovered: list[str] = dataclasses.field(default_factory=list)
     pruned: int = 0
     reduction: str = "not used"  # "hit", "miss", "not used"
+    clustering: str = "not used"  # the HDBSCAN pieces: "hit", "miss", "not used"
