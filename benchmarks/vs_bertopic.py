@@ -121,6 +121,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not args.data.exists():
         parser.error(f"{args.data} not found (the UCI file from ../shared/data)")
+    try:
+        import bertopic  # noqa: F401
+    except ImportError:
+        parser.error('BERTopic is not installed: pip install -e ".[bench]"')
 
     import pandas as pd
 
