@@ -35,8 +35,8 @@ log = logging.getLogger(__name__)
 _EXACT_NEIGHBOURS_BELOW = 4096  # below this, exact neighbours are cheap and need no index
 MAP_MIN_DIST = 0.1  # a little spacing keeps the 2-D map readable; clustering uses min_dist from config
 # The map starts from the clustering layout's two principal axes, so a few epochs place it: 60
-# cost 4.6 s on a 31k week where a full 2-D UMAP from scratch cost 15.2 s, with the same share of
-# map neighbours from the same story (0.544 against 0.548; docs/benchmarks.md).
+# cost 4.4 s on a 31k week where a full 2-D UMAP from scratch cost 15.5 s, with about the same
+# share of map neighbours from the same story (0.536 against 0.542; benchmarks/cold_levers.py).
 MAP_EPOCHS = 60
 
 
@@ -86,7 +86,7 @@ def blended_neighbours(
         s(a, b) = (cos_embedding(a, b) + weight · cos_words(a, b)) / (1 + weight)
 
     with distance 1 - s. Computed a block of rows at a time to bound memory; the top-k selection
-    runs in torch, 50 times faster than numpy's argpartition on a week's blocks."""
+    runs in torch (`torch.topk`, multi-threaded), which saves about 1 s of 11 on a 31k week."""
     with signals_held():  # see cluster.signals
         import torch
 
@@ -166,7 +166,7 @@ def nearest_neighbours(vectors: np.ndarray, k: int, seed: int) -> tuple[np.ndarr
 
 
 def keep_compiled(directory: Path) -> None:
-    """Keep the machine code numba compiles for UMAP (about 15 s a process) in `directory`, so
+    """Keep the machine code numba compiles for UMAP (about 8 s a process) in `directory`, so
     that later runs load it instead of compiling again.
 
     umap-learn does not ask numba to cache most of its functions; this turns caching on for those
