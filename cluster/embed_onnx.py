@@ -2,8 +2,9 @@
 exported once to ONNX with its mean pooling, its matrix products quantised to int8 (weights per
 output channel, activations per batch), and run by onnxruntime.
 
-On a CPU this embeds about 1.7x as many headlines a second as the torch route, and once the model
-is exported a run imports neither torch nor sentence-transformers (seconds saved at start-up).
+On a CPU this embeds about 2.4 times as many headlines a second as the torch route
+(benchmarks/cold_levers.py), and once the model is exported the embed stage imports neither torch
+nor sentence-transformers (seconds saved at start-up).
 The vectors are not the torch route's: their cosine to them is about 0.99, and
 `benchmarks/quality.py` scores both routes (docs/benchmarks.md). The export needs torch and
 transformers (installed with sentence-transformers); it runs once per model and machine, and the
@@ -27,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from cluster.errors import ConfigError
 from cluster.signals import signals_held
 
 log = logging.getLogger(__name__)
@@ -133,18 +135,23 @@ def export_int8(folder: Path, target: Path) -> None:
                 opset_version=17,
                 dynamo=False,
             )
-        # Per-channel int8 weights on the matrix products only: a cruder quantisation (per tensor,
-        # every operator) moved vectors to a cosine of 0.96 from the float ones, this one to 0.99.
-        logging.getLogger("root").setLevel(logging.ERROR)  # "consider pre-processing" advice
-        quantize_dynamic(
-            plain,
-            quantised,
-            weight_type=QuantType.QInt8,
-            per_channel=True,
-            reduce_range=False,
-            op_types_to_quantize=["MatMul"],
-            extra_options={"DefaultTensorType": 1},  # float, where shape inference gives no type
-        )
+        # Per-channel int8 weights on the matrix products only: in a trial, a cruder quantisation
+        # (per tensor, every operator) gave vectors at cosine 0.96 to the float ones; this one 0.99.
+        root = logging.getLogger()
+        level = root.level
+        root.setLevel(logging.ERROR)  # the quantiser logs "consider pre-processing" advice on the root logger
+        try:
+            quantize_dynamic(
+                plain,
+                quantised,
+                weight_type=QuantType.QInt8,
+                per_channel=True,
+                reduce_range=False,
+                op_types_to_quantize=["MatMul"],
+                extra_options={"DefaultTensorType": 1},  # float, where shape inference gives no type
+            )
+        finally:
+            root.setLevel(level)
         os.replace(quantised, target)
 
 
@@ -158,11 +165,19 @@ def ensure_exported(folder: Path, target: Path) -> Path:
         earlier = _EXPORTED.get(target.name)
         if earlier is not None and earlier.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(earlier, target.with_suffix(".partial"))
-            os.replace(target.with_suffix(".partial"), target)
+            handle, partial = tempfile.mkstemp(suffix=".partial", dir=target.parent)
+            os.close(handle)
+            shutil.copyfile(earlier, partial)
+            os.replace(partial, target)
         else:
             log.info("exporting the model to int8 ONNX, once per model and machine: %s", target)
-            export_int8(folder, target)
+            try:
+                export_int8(folder, target)
+            except Exception as exc:  # the model's files, torch's exporter, the quantiser or the disk
+                raise ConfigError(
+                    f"embedding.backend: exporting {folder.name} to ONNX failed ({type(exc).__name__}: "
+                    f"{str(exc).splitlines()[0][:200] if str(exc) else ''}); set embedding.backend to torch"
+                ) from None
     _EXPORTED.setdefault(target.name, target)
     return target
 
@@ -184,7 +199,8 @@ class OnnxEncoder:
 
         ensure_exported(folder, path)
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or len(os.sched_getaffinity(0))
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        options.intra_op_num_threads = threads or cores
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])

@@ -27,11 +27,15 @@ HEADLINES = [
 
 
 def test_default_route_on_a_cpu_is_onnx_and_its_vectors_are_close_to_torch(tmp_path):
+    import logging
+
+    level = logging.getLogger().level
     with Cache(tmp_path / "cache") as cache:
         onnx = embed_headlines(HEADLINES, EmbeddingConfig(device="cpu"), cache, progress=False)
         assert onnx.backend == "onnx" and onnx.stats.misses == len(HEADLINES)
         exported = list((tmp_path / "cache" / "models").glob("*.onnx"))
         assert len(exported) == 1, "the exported model is kept in the cache"
+        assert logging.getLogger().level == level, "quieting the quantiser leaves the run's logging as it was"
         # the two routes' vectors are stored apart: torch finds none of the onnx ones
         torch = embed_headlines(HEADLINES, EmbeddingConfig(device="cpu", backend="torch"), cache, progress=False)
         assert torch.backend == "torch" and torch.stats.misses == len(HEADLINES)
@@ -97,3 +101,12 @@ def test_onnx_on_a_gpu_device_is_refused_and_auto_leaves_gpus_to_torch():
     assert pick_backend("auto", "cuda:0", source) == "torch"
     assert pick_backend("auto", "cpu", source) == "onnx"
     assert pick_backend("torch", "cpu", source) == "torch"
+
+
+def test_a_model_that_cannot_be_exported_is_one_clear_error(tmp_path):
+    from cluster.embed_onnx import ensure_exported
+
+    folder = _model_folder(tmp_path / "broken", [TRANSFORMER, POOLING], {"pooling_mode_mean_tokens": True})
+    with pytest.raises(ConfigError, match=r"exporting broken to ONNX failed \(.*\); set embedding.backend to torch"):
+        ensure_exported(folder, tmp_path / "models" / "broken.onnx")
+    assert not (tmp_path / "models" / "broken.onnx").exists()
