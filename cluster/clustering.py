@@ -213,20 +213,14 @@ def stored_topics(
     digest.update("\n".join(texts).encode("utf-8"))
     settings = {"stage": "topics", "config": cfg.model_dump(mode="json"), "inputs": digest.hexdigest()}
     key = reduction_key(points, settings, [Path(__file__), Path(__file__).with_name("reduce.py")])
-    try:
-        stored = cache.reductions.load(key)
-    except OSError as exc:
-        log.warning("clustering cache unreadable (%s); recomputing", exc)
-        stored = None
-    if stored is not None and set(stored) == {"labels", "assigned_by"} and len(stored["labels"]) == len(points):
+    stored = cache.reductions.find(key, {"labels", "assigned_by"}, "clustering")
+    if stored is not None and len(stored["labels"]) == len(points):
         cache.stats.clustering = "hit"
         return Assignment(stored["labels"].astype(np.int64), stored["assigned_by"].astype(object))
     cache.stats.clustering = "miss"
     assignment = cluster_topics(points, vectors, weights, cfg, words())
-    try:
-        cache.reductions.save(key, {"labels": assignment.labels, "assigned_by": assignment.assigned_by.astype(str)})
-    except OSError as exc:
-        log.warning("could not store the clustering result in the cache (%s)", exc)
+    arrays = {"labels": assignment.labels, "assigned_by": assignment.assigned_by.astype(str)}
+    cache.reductions.keep(key, arrays, "clustering result")
     return assignment
 
 

@@ -271,20 +271,13 @@ def reduce_headlines(
         return reduce_embeddings(vectors, cfg, texts, words() if words else None)
     fields = [f.name for f in dataclasses.fields(Reduction)]
     key = _store_key(vectors, texts, cfg)
-    try:
-        stored = cache.reductions.load(key)
-    except OSError as exc:
-        log.warning("reduction cache unreadable (%s); recomputing", exc)
-        stored = None
-    if stored is not None and set(stored) == set(fields):
+    stored = cache.reductions.find(key, set(fields), "reduction")
+    if stored is not None:
         cache.stats.reduction = "hit"
         log.info("UMAP result found in the cache")
         return Reduction(**stored)
     cache.stats.reduction = "miss"
     keep_compiled(cache.directory / "numba")
     reduction = reduce_embeddings(vectors, cfg, texts, words() if words else None)
-    try:
-        cache.reductions.save(key, {name: getattr(reduction, name) for name in fields})
-    except OSError as exc:
-        log.warning("could not store the UMAP result in the cache (%s)", exc)
+    cache.reductions.keep(key, {name: getattr(reduction, name) for name in fields}, "UMAP result")
     return reduction

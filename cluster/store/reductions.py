@@ -119,6 +119,23 @@ class ReductionStore:
     def save(self, key: str, arrays: dict[str, np.ndarray]) -> None:
         save_arrays(self.directory, key, arrays)
 
+    def find(self, key: str, fields: set[str], what: str) -> dict[str, np.ndarray] | None:
+        """The arrays stored under `key` when they are exactly `fields`, else None; a folder that
+        cannot be read is a warning (naming `what`), and the caller recomputes."""
+        try:
+            stored = self.load(key)
+        except OSError as exc:
+            log.warning("%s cache unreadable (%s); recomputing", what, exc)
+            return None
+        return stored if stored is not None and set(stored) == fields else None
+
+    def keep(self, key: str, arrays: dict[str, np.ndarray], what: str) -> None:
+        """`save`, with a warning instead of an error when the cache cannot take it."""
+        try:
+            self.save(key, arrays)
+        except OSError as exc:
+            log.warning("could not store the %s in the cache (%s)", what, exc)
+
     def prune(self, max_age_days: int | None, keep: int = MAX_REDUCTION_FILES) -> int:
         return prune_arrays(self.directory, max_age_days, keep)
 
