@@ -69,15 +69,18 @@ def resolve_model(model: str) -> ModelSource:
     return ModelSource(model, model, "hub name")
 
 
-def _may_have_accelerator() -> bool:
-    """Whether a CUDA or MPS device could be present, told without importing torch (seconds):
-    no NVIDIA driver and not an Apple-silicon Mac means a CPU run."""
-    return Path("/proc/driver/nvidia/version").exists() or (sys.platform == "darwin" and os.uname().machine == "arm64")
+def _surely_cpu(device: str) -> bool:
+    """Whether `embedding.device` means the CPU, told without importing torch (seconds): `cpu`,
+    or `auto` on a machine with no NVIDIA driver that is not an Apple-silicon Mac."""
+    if device != "auto":
+        return device == "cpu"
+    apple_silicon = sys.platform == "darwin" and os.uname().machine == "arm64"
+    return not (Path("/proc/driver/nvidia/version").exists() or apple_silicon)
 
 
 def pick_device(device: str) -> str:
     """`auto` means cuda, then mps, then cpu."""
-    if device in ("auto", "cpu") and not _may_have_accelerator():
+    if _surely_cpu(device):
         return "cpu"
     with signals_held():  # see cluster.signals
         import torch
@@ -120,8 +123,7 @@ def pick_backend(backend: str, device: str, source: ModelSource) -> str:
     model allows it, and torch otherwise."""
     if backend == "torch":
         return "torch"
-    on_cpu = device == "cpu" or (device == "auto" and not _may_have_accelerator())
-    if backend == "auto" and not on_cpu:
+    if backend == "auto" and not _surely_cpu(device):
         return "torch"
     from cluster.embed_onnx import onnx_unsupported
 
