@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
             texts = pd.read_csv(path, keep_default_na=False, dtype=str)["headline"].drop_duplicates().tolist()
             stages = manifest["seconds"]
             embed = stages.get("embed", 0.0)
-            floor = arithmetic_floor(list(dict.fromkeys(texts)))
+            floor = arithmetic_floor(texts)
             distinct = manifest["counts"]["unique"]
             row = {
                 "week": week,
