@@ -87,7 +87,7 @@ def test_umaps_compiled_code_is_kept_and_loaded_by_the_next_process(tmp_path):
     assert hits > 0 and misses == 0, "the next process loads it instead of compiling"
 
 
-def test_the_map_starts_from_the_clustering_layout_and_reruns_agree():
+def test_the_map_keeps_separate_groups_apart_and_reruns_agree():
     from cluster.config import ReductionConfig
     from cluster.reduce import principal_axes, reduce_embeddings
 
