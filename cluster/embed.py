@@ -293,9 +293,14 @@ def route_for(cfg: "EmbeddingConfig", cache: Cache | None = None) -> Route:
     """The embed stage's route for `cfg`; an exported ONNX model is kept in `cache` (if any)."""
     source = resolve_model(cfg.model)
     backend = pick_backend(cfg.backend, cfg.device, source)
+    key = model_key(cache, source, backend) if cache is not None and backend == "onnx" else ""
+    return _route(cfg, source, backend, cache, key)
+
+
+def _route(cfg: "EmbeddingConfig", source: ModelSource, backend: str, cache: Cache | None, key: str) -> Route:
+    """The route once the backend and the model key are known (the key names the ONNX file)."""
     if backend == "torch":
         return Route(source, pick_device(cfg.device), "torch")
-    key = model_key(cache, source, backend) if cache is not None else ""
     return Route(source, "cpu", "onnx", onnx_file(cache, key))
 
 
@@ -352,7 +357,7 @@ def embed_headlines(
     device = None
     if stats.misses:
         started = time.perf_counter()
-        route = route_for(cfg, usable)
+        route = _route(cfg, source, backend, usable, key)  # backend and key as found above
         device = route.device
         log.info("loading model %s (%s) for %s", source.name, source.kind, route.describe())
         if compute is None or not compute.distributed:
