@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 UNCLUSTERED = -1
 BY_HDBSCAN, BY_NEAREST, BY_NONE = "hdbscan", "nearest", "none"
+BY_GROUPING = "grouped"  # a short list, grouped without HDBSCAN (`group_headlines`)
 
 
 def resolve_min_cluster_size(setting: int | str, n_unique: int) -> int:
@@ -173,6 +174,31 @@ def join_pieces(
     return Assignment(number_topics_by_size(assignment.labels, weights), assignment.assigned_by)
 
 
+def group_headlines(
+    vectors: np.ndarray, weights: np.ndarray, cfg: ClusteringConfig, words: "csr_matrix | None" = None
+) -> Assignment:
+    """Topics of a short list (fewer distinct headlines than `cfg.small_input_below`), without
+    UMAP or HDBSCAN, which need far more points than a list of related stories has.
+
+    Every headline starts as a piece of its own and `merge_similar_topics` joins them by the same
+    blended similarity it uses for HDBSCAN's pieces, at `cfg.small_input_threshold`: two single
+    headlines of one story are less alike than the centroids of two of its pieces, so the
+    threshold is lower than `merge_threshold` (benchmarks/small_lists.py). A topic needs two or
+    more distinct headlines: a headline left alone is unclustered, and then meets the outlier
+    policy like any other (`assign_outliers`)."""
+    pieces = np.arange(len(vectors), dtype=np.int64)
+    threshold, lexical_weight = cfg.small_input_threshold, cfg.merge_lexical_weight
+    labels = merge_similar_topics(vectors, pieces, weights, threshold, words, lexical_weight)
+    if len(labels):
+        sizes = np.bincount(labels)
+        labels = np.where(sizes[labels] >= 2, labels, UNCLUSTERED)
+    else:
+        labels = np.full(0, UNCLUSTERED, dtype=np.int64)
+    assignment = assign_outliers(vectors, labels, weights, cfg)
+    assigned_by = np.where(assignment.assigned_by == BY_HDBSCAN, BY_GROUPING, assignment.assigned_by).astype(object)
+    return Assignment(number_topics_by_size(assignment.labels, weights), assigned_by)
+
+
 def cluster_topics(
     points: np.ndarray | None,
     vectors: np.ndarray,
@@ -224,9 +250,19 @@ def stored_topics(
     return assignment
 
 
-def no_topic_warnings(n_unique: int, min_cluster_size: int, reduced: bool, labels: np.ndarray) -> list[str]:
-    """What run.json and the report say when a week yields no topic (and log as a warning)."""
-    if not reduced:
+def no_topic_warnings(
+    n_unique: int, min_cluster_size: int, reduced: bool, labels: np.ndarray, direct: bool = False
+) -> list[str]:
+    """What run.json and the report say when a week yields no topic (and log as a warning).
+    `direct`: the headlines were grouped without UMAP and HDBSCAN (`group_headlines`)."""
+    if direct:
+        if not (labels == UNCLUSTERED).all():
+            return []
+        message = (
+            f"no two of the {n_unique} distinct headlines are similar enough to form a topic "
+            "(clustering.small_input_threshold); every headline is left unclustered"
+        )
+    elif not reduced:
         message = (
             f"only {n_unique} distinct headlines, fewer than a topic needs "
             f"(min_cluster_size {min_cluster_size}); every headline is left unclustered"

@@ -135,6 +135,10 @@ class ClusteringConfig(_Section):
     merge_lexical_weight: float = Field(default=0.5, ge=0.0, le=10.0)
     outliers: Literal["keep", "nearest"] = "nearest"
     outlier_threshold: float = Field(default=0.3, ge=-1.0, le=1.0)
+    # below this many distinct headlines there is too little for UMAP and HDBSCAN: the headlines
+    # are grouped directly, joined at this blended similarity (`clustering.group_headlines`)
+    small_input_below: int = Field(default=300, ge=0)
+    small_input_threshold: float = Field(default=0.2, gt=0.0, le=1.0)
 
     @field_validator("min_cluster_size")
     @classmethod

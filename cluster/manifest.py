@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from cluster import __version__
-from cluster.clustering import BY_HDBSCAN, BY_NEAREST, BY_NONE, UNCLUSTERED
+from cluster.clustering import BY_GROUPING, BY_HDBSCAN, BY_NEAREST, BY_NONE, UNCLUSTERED
 from cluster.scale import BY_VOTE
 
 if TYPE_CHECKING:
@@ -96,7 +96,9 @@ def build_manifest(
         "topics": int(len(set(row_topics.tolist()) - {UNCLUSTERED})),
         "unclustered_rows": unclustered_rows,
         "unclustered_share": round(unclustered_rows / len(row_topics), 4),
-        "assigned_by": {key: int(assigned_counts.get(key, 0)) for key in (BY_HDBSCAN, BY_VOTE, BY_NEAREST, BY_NONE)},
+        "assigned_by": {
+            key: int(assigned_counts.get(key, 0)) for key in (BY_HDBSCAN, BY_GROUPING, BY_VOTE, BY_NEAREST, BY_NONE)
+        },
         "model": {
             "name": source.name,
             "kind": source.kind,

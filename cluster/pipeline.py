@@ -23,7 +23,13 @@ from cluster.clean import (
     row_counts,
     select_window,
 )
-from cluster.clustering import Assignment, no_topic_warnings, stored_topics, with_min_cluster_size
+from cluster.clustering import (
+    Assignment,
+    group_headlines,
+    no_topic_warnings,
+    stored_topics,
+    with_min_cluster_size,
+)
 from cluster.compute import Compute
 from cluster.config import ClusteringConfig, Config
 from cluster.errors import InputError
@@ -123,7 +129,7 @@ def run(
         with timer.stage("cache"):
             cache_report = finish_cache(cache, cfg.cache)
     min_cluster_size = fitted.min_cluster_size
-    warnings = no_topic_warnings(len(unique.texts), min_cluster_size, fitted.reduced, assignment.labels)
+    warnings = no_topic_warnings(len(unique.texts), min_cluster_size, fitted.reduced, assignment.labels, fitted.direct)
     row_assigned = assignment.assigned_by[unique.row_to_unique]
     manifest = build_manifest(cfg, run_id, started, prepared, embedded, row_topics, row_assigned, min_cluster_size,
                               tracked.tracking, cache_report, timer.seconds, warnings)  # fmt: skip
@@ -166,9 +172,12 @@ class Fitted:
     min_cluster_size: int
     reduced: bool  # False when there were too few headlines to reduce
     sample: np.ndarray | None = None  # positions of the sample, when the fit used one
+    direct: bool = False  # True when a short list was grouped without UMAP and HDBSCAN
 
     def record(self, n_unique: int) -> dict[str, Any]:
         """What run.json says about the fit."""
+        if self.direct:
+            return {"mode": "direct", "fitted": n_unique, "assigned": 0}
         if self.sample is None:
             return {"mode": "whole", "fitted": n_unique, "assigned": 0}
         return {"mode": "sample", "fitted": int(len(self.sample)), "assigned": n_unique - int(len(self.sample))}
@@ -184,6 +193,12 @@ def _fit(
     from cluster.scale import assign_rest, draw_sample, fits_whole
 
     texts, weights = prepared.unique.texts, prepared.unique.counts.astype(float)
+    if len(texts) < cfg.clustering.small_input_below:
+        clustering = with_min_cluster_size(cfg.clustering, len(texts))
+        with timer.stage("cluster"):
+            log.info("%d distinct headlines: grouping them directly, without UMAP and HDBSCAN", len(texts))
+            assignment = group_headlines(vectors, weights, clustering, _words(cfg, clustering, texts)())
+        return Fitted(assignment, fallback_map(vectors), int(clustering.min_cluster_size), False, direct=True)
     if fits_whole(len(texts), cfg.scale):
         clustering = with_min_cluster_size(cfg.clustering, len(texts))
         words = _words(cfg, clustering, texts)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from cluster.clustering import assign_outliers, merge_similar_topics, number_topics_by_size, resolve_min_cluster_size
+from cluster.clustering import (
+    assign_outliers,
+    group_headlines,
+    merge_similar_topics,
+    number_topics_by_size,
+    resolve_min_cluster_size,
+)
 from cluster.config import ClusteringConfig
 from cluster.reduce import word_vectors
 
@@ -56,3 +62,31 @@ def test_merge_counts_shared_rare_words_when_given_a_lexical_weight():
     assert merge_similar_topics(vectors, labels, np.ones(60), 0.5).tolist() == labels.tolist()
     merged = merge_similar_topics(vectors, labels, np.ones(60), 0.5, word_vectors(texts), 1.0)
     assert merged.tolist() == [0, 0, 2, 3] * 15
+
+
+def test_a_short_list_is_grouped_directly_and_a_headline_alone_stays_unclustered():
+    # two pairs of near-identical headlines, a third pair further apart, and one unrelated headline
+    vectors = np.array(
+        [
+            [1, 0, 0, 0],
+            [0.98, 0.2, 0, 0],
+            [0, 1, 0, 0],
+            [0, 0.96, 0.28, 0],
+            [0, 0, 0.8, 0.6],
+            [0, 0, 0.6, 0.8],
+            [0, 0, 0, -1],
+        ],
+        dtype=float,
+    )
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    weights = np.array([1, 1, 3, 1, 1, 1, 1], dtype=float)
+    cfg = ClusteringConfig(small_input_threshold=0.9, merge_lexical_weight=0.0, outlier_threshold=0.3)
+    result = group_headlines(vectors, weights, cfg)
+    # the pair with 4 rows is topic 0; the unrelated headline has no topic it is close to
+    assert result.labels.tolist() == [1, 1, 0, 0, 2, 2, -1]
+    assert result.assigned_by.tolist() == ["grouped"] * 6 + ["none"]
+    # a headline left alone by the grouping still meets the outlier policy
+    looser = group_headlines(vectors, weights, cfg.model_copy(update={"outlier_threshold": -1.0}))
+    assert looser.labels[-1] != -1 and looser.assigned_by[-1] == "nearest"
+    # a threshold no two headlines reach: nothing is grouped
+    assert (group_headlines(vectors, weights, cfg.model_copy(update={"small_input_threshold": 1.0})).labels == -1).all()

@@ -1,4 +1,5 @@
-"""Too few headlines to form a topic: the run completes, all unclustered, with a warning."""
+"""Short lists: grouped directly into topics (the seed article's related stories), and a list
+with nothing in common completes all unclustered, with a warning."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def test_three_headlines_complete_unclustered_with_a_warning(tmp_path):
     assert topics[["topic_id", "label", "size", "share"]].values.tolist() == [["-1", "Unclustered", "3", "1.0000"]]
     manifest = json.loads((run.folder / "run.json").read_text())
     assert manifest["topics"] == 0 and manifest["unclustered_share"] == 1.0
-    assert manifest["warnings"]
+    assert manifest["warnings"] and manifest["fit"]["mode"] == "direct"
 
 
 def test_related_stories_list_from_the_seed_runs(tmp_path):
@@ -41,3 +42,17 @@ def test_related_stories_list_from_the_seed_runs(tmp_path):
     assert "Anutin’s Bhumjaithai Party Wins Thai Election, Signals Shift Toward Political Stability" in set(
         headlines.headline
     )
+    # too short for UMAP and HDBSCAN: grouped directly, and run.json says so
+    manifest = json.loads((run.folder / "run.json").read_text())
+    assert manifest["fit"] == {"mode": "direct", "fitted": 17, "assigned": 0}
+    assert manifest["topics"] >= 3 and not manifest["warnings"]
+    assert set(headlines.assigned_by) <= {"grouped", "nearest", "none"}
+
+    def topic(start: str) -> str:
+        (found,) = headlines.topic_id[headlines.headline.str.startswith(start)]
+        return str(found)
+
+    trade = {topic("RBI Holds Repo Rate"), topic("Trump Lifts 25% Tariff"), topic("Indian Refiners Scale Back")}
+    epstein = {topic("Ghislaine Maxwell"), topic("U.S. Lawmakers to Review Unredacted Jeffrey Epstein")}
+    assert len(trade) == 1 and len(epstein) == 1 and trade != epstein and "-1" not in trade | epstein
+    assert topic("Trump Slams Super Bowl") not in trade | epstein
