@@ -29,3 +29,17 @@ def test_a_fresh_process_recomputing_everything_writes_identical_files(tmp_path)
     assert sorted(after) == sorted(before)
     for name, content in before.items():
         assert after[name] == content, f"{name} differs after recomputing in a fresh process"
+
+
+def test_a_short_list_grouped_directly_gives_identical_files(tmp_path):
+    args = ["--input", str(REPO / "examples" / "related_stories.txt"), "--run-id", "same", "--previous", "none",
+            "--set", "cache.enabled=false"]  # fmt: skip
+    files = []
+    for _ in range(2):  # the second run replaces the first
+        run = invoke(args, tmp_path / "out")
+        assert run.exit_code == 0, run.stderr
+        files.append({path.name: path.read_bytes() for path in run.folder.iterdir() if path.name != RUN_JSON})
+    first, second = files
+    assert sorted(first) == sorted(second) and "topics.csv" in first
+    for name, content in first.items():
+        assert second[name] == content, f"{name} differs between two runs of the same short list"
