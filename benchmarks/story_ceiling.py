@@ -15,7 +15,7 @@ No unsupervised method on the same features should expect to beat the k-NN rows 
 they score below the targets, the features do not carry the stories apart.
 
     python benchmarks/story_ceiling.py                   # the four dev weeks
-    python benchmarks/story_ceiling.py --weeks 2014-03-24
+    python benchmarks/story_ceiling.py --weeks 2014-03-24 --set reduction.lexical_weight=3   # rarer words weigh more
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--weeks", nargs="+", default=DEV_WEEKS)
     parser.add_argument("--cache-dir", type=Path, default=REPO / "benchmarks" / ".cache")
+    parser.add_argument("--set", action="append", default=[], dest="overrides", help="config override (job and k-NN)")
     args = parser.parse_args(argv)
     if not args.data.exists():
         parser.error(f"{args.data} not found (the UCI file from ../shared/data)")
@@ -62,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print("| week | labelling | NMI | ARI | hom. | compl. |\n|---|---|---|---|---|---|")
     for week in args.weeks:
-        cfg, prepared, labels = week_input(args.data, week, [])
+        cfg, prepared, labels = week_input(args.data, week, args.overrides)
         texts, rows = prepared.unique.texts, prepared.unique.row_to_unique
         vectors = cached_vectors(texts, cfg.embedding, args.cache_dir)
         codes = majority_story(labels["story"], rows, len(texts))
