@@ -189,11 +189,7 @@ def group_headlines(
     pieces = np.arange(len(vectors), dtype=np.int64)
     threshold, lexical_weight = cfg.small_input_threshold, cfg.merge_lexical_weight
     labels = merge_similar_topics(vectors, pieces, weights, threshold, words, lexical_weight)
-    if len(labels):
-        sizes = np.bincount(labels)
-        labels = np.where(sizes[labels] >= 2, labels, UNCLUSTERED)
-    else:
-        labels = np.full(0, UNCLUSTERED, dtype=np.int64)
+    labels = np.where(np.bincount(labels, minlength=1)[labels] >= 2, labels, UNCLUSTERED)
     assignment = assign_outliers(vectors, labels, weights, cfg)
     assigned_by = np.where(assignment.assigned_by == BY_HDBSCAN, BY_GROUPING, assignment.assigned_by).astype(object)
     return Assignment(number_topics_by_size(assignment.labels, weights), assigned_by)
