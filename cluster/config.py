@@ -136,8 +136,9 @@ class ClusteringConfig(_Section):
     outliers: Literal["keep", "nearest"] = "nearest"
     outlier_threshold: float = Field(default=0.3, ge=-1.0, le=1.0)
     # below this many distinct headlines there is too little for UMAP and HDBSCAN: the headlines
-    # are grouped directly, joined at this blended similarity (`clustering.group_headlines`)
-    small_input_below: int = Field(default=300, ge=0)
+    # are grouped directly, joined at this blended similarity (`clustering.group_headlines`);
+    # capped because that path holds an n × n similarity matrix
+    small_input_below: int = Field(default=300, ge=0, le=5000)
     small_input_threshold: float = Field(default=0.2, gt=0.0, le=1.0)
 
     @field_validator("min_cluster_size")

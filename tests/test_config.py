@@ -51,6 +51,7 @@ def test_example_config_paths_are_relative_to_the_file():
     [
         ("clustering:\n  min_cluster_size: 1\n", "clustering.min_cluster_size: must be ≥ 2, got 1"),
         ("clustering:\n  outliers: drop\n", "clustering.outliers: must be one of 'keep' or 'nearest', got 'drop'"),
+        ("clustering:\n  small_input_below: 6000\n", "clustering.small_input_below: must be ≤ 5000, got 6000"),
         ("reduction:\n  n_neighbors: 1\n", "reduction.n_neighbors: must be ≥ 2, got 1"),
         ("embedding:\n  batch_size: many\n", "embedding.batch_size:"),
         ("embedding:\n  device: gpu\n", "embedding.device: must be auto, cpu, mps, cuda or cuda:N"),
