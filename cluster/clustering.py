@@ -130,10 +130,13 @@ class Assignment:
     assigned_by: np.ndarray
 
 
-def assign_outliers(vectors: np.ndarray, labels: np.ndarray, weights: np.ndarray, cfg: ClusteringConfig) -> Assignment:
+def assign_outliers(
+    vectors: np.ndarray, labels: np.ndarray, weights: np.ndarray, cfg: ClusteringConfig, clustered_by: str = BY_HDBSCAN
+) -> Assignment:
     """Apply `clustering.outliers`: keep unclustered headlines, or move each to the most similar
-    topic centroid when the cosine similarity reaches `outlier_threshold`."""
-    assigned_by = np.where(labels == UNCLUSTERED, BY_NONE, BY_HDBSCAN).astype(object)
+    topic centroid when the cosine similarity reaches `outlier_threshold`. Headlines already in
+    a topic are marked `clustered_by`."""
+    assigned_by = np.where(labels == UNCLUSTERED, BY_NONE, clustered_by).astype(object)
     final = labels.copy()
     outliers = np.flatnonzero(labels == UNCLUSTERED)
     if cfg.outliers == "keep" or len(outliers) == 0 or np.all(labels == UNCLUSTERED):
@@ -190,9 +193,8 @@ def group_headlines(
     threshold, lexical_weight = cfg.small_input_threshold, cfg.merge_lexical_weight
     labels = merge_similar_topics(vectors, pieces, weights, threshold, words, lexical_weight)
     labels = np.where(np.bincount(labels, minlength=1)[labels] >= 2, labels, UNCLUSTERED)
-    assignment = assign_outliers(vectors, labels, weights, cfg)
-    assigned_by = np.where(assignment.assigned_by == BY_HDBSCAN, BY_GROUPING, assignment.assigned_by).astype(object)
-    return Assignment(number_topics_by_size(assignment.labels, weights), assigned_by)
+    assignment = assign_outliers(vectors, labels, weights, cfg, clustered_by=BY_GROUPING)
+    return Assignment(number_topics_by_size(assignment.labels, weights), assignment.assigned_by)
 
 
 def cluster_topics(
@@ -251,7 +253,9 @@ def no_topic_warnings(
 ) -> list[str]:
     """What run.json and the report say when a week yields no topic (and log as a warning).
     `direct`: the headlines were grouped without UMAP and HDBSCAN (`group_headlines`)."""
-    if direct:
+    if direct and n_unique < 2:
+        message = "only 1 distinct headline, and a topic needs two; it is left unclustered"
+    elif direct:
         if not (labels == UNCLUSTERED).all():
             return []
         message = (

@@ -187,18 +187,20 @@ def _fit(
     cfg: Config, prepared: PreparedInput, vectors: np.ndarray, cache: Cache | None, timer: StageTimer,
     compute: Compute | None,
 ) -> Fitted:  # fmt: skip
-    """Reduce and cluster every unique headline, or, above `scale.fit_sample`, a sample of them
-    and then assign the rest (`cluster.scale`)."""
-    from cluster.reduce import fallback_map
+    """Group a short list directly (below `clustering.small_input_below`); else reduce and
+    cluster every unique headline, or, above `scale.fit_sample`, a sample of them and then assign
+    the rest (`cluster.scale`)."""
+    from cluster.reduce import fallback_map, word_vectors
     from cluster.scale import assign_rest, draw_sample, fits_whole
 
     texts, weights = prepared.unique.texts, prepared.unique.counts.astype(float)
     if len(texts) < cfg.clustering.small_input_below:
-        clustering = with_min_cluster_size(cfg.clustering, len(texts))
         with timer.stage("cluster"):
             log.info("%d distinct headlines: grouping them directly, without UMAP and HDBSCAN", len(texts))
-            assignment = group_headlines(vectors, weights, clustering, _words(cfg, clustering, texts)())
-        return Fitted(assignment, fallback_map(vectors), int(clustering.min_cluster_size), False, direct=True)
+            words = word_vectors(texts) if cfg.clustering.merge_lexical_weight > 0 else None
+            assignment = group_headlines(vectors, weights, cfg.clustering, words)
+        # a short list's topics need two distinct headlines, whatever min_cluster_size says
+        return Fitted(assignment, fallback_map(vectors), 2, False, direct=True)
     if fits_whole(len(texts), cfg.scale):
         clustering = with_min_cluster_size(cfg.clustering, len(texts))
         words = _words(cfg, clustering, texts)

@@ -19,7 +19,7 @@ def test_three_headlines_complete_unclustered_with_a_warning(tmp_path):
     )
     run = invoke(["--input", str(tiny), "--run-id", "tiny"], tmp_path / "out")
     assert run.exit_code == 0, run.stderr
-    assert "every headline is left unclustered" in run.stderr
+    assert "no two of the 3 distinct headlines are similar enough" in run.stderr
     headlines = read_output(run.folder / "headlines.csv")
     assert len(headlines) == 3
     assert set(headlines.topic_id) == {"-1"} and set(headlines.assigned_by) == {"none"}
@@ -29,6 +29,28 @@ def test_three_headlines_complete_unclustered_with_a_warning(tmp_path):
     manifest = json.loads((run.folder / "run.json").read_text())
     assert manifest["topics"] == 0 and manifest["unclustered_share"] == 1.0
     assert manifest["warnings"] and manifest["fit"]["mode"] == "direct"
+
+
+def test_without_the_direct_path_too_few_headlines_are_left_unclustered(tmp_path):
+    tiny = tmp_path / "tiny.txt"
+    tiny.write_text("Fed official says weak data caused by weather\nFed says weak data caused by weather\n")
+    run = invoke(["--input", str(tiny), "--set", "clustering.small_input_below=0"], tmp_path / "out")
+    assert run.exit_code == 0, run.stderr
+    manifest = json.loads((run.folder / "run.json").read_text())
+    assert manifest["fit"]["mode"] == "whole" and manifest["topics"] == 0
+    assert manifest["warnings"] == [
+        "only 2 distinct headlines, fewer than a topic needs (min_cluster_size 5); every headline is left unclustered"
+    ]
+
+
+def test_one_headline_repeated_says_a_topic_needs_two(tmp_path):
+    tiny = tmp_path / "tiny.txt"
+    tiny.write_text("Fed official says weak data caused by weather\n" * 3)
+    run = invoke(["--input", str(tiny)], tmp_path / "out")
+    assert run.exit_code == 0, run.stderr
+    manifest = json.loads((run.folder / "run.json").read_text())
+    assert manifest["warnings"] == ["only 1 distinct headline, and a topic needs two; it is left unclustered"]
+    assert set(read_output(run.folder / "headlines.csv").topic_id) == {"-1"}
 
 
 def test_related_stories_list_from_the_seed_runs(tmp_path):
@@ -46,7 +68,8 @@ def test_related_stories_list_from_the_seed_runs(tmp_path):
     manifest = json.loads((run.folder / "run.json").read_text())
     assert manifest["fit"] == {"mode": "direct", "fitted": 17, "assigned": 0}
     assert manifest["topics"] >= 3 and not manifest["warnings"]
-    assert set(headlines.assigned_by) <= {"grouped", "nearest", "none"}
+    assert "grouped" in set(headlines.assigned_by) and set(headlines.assigned_by) <= {"grouped", "nearest", "none"}
+    assert manifest["resolved"]["min_cluster_size"] == 2
 
     def topic(start: str) -> str:
         (found,) = headlines.topic_id[headlines.headline.str.startswith(start)]
