@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "uci_news_2014-03-10_2014-04-30.csv.gz"
@@ -49,6 +50,14 @@ def week_input(data: Path, monday: str, overrides: list[str]):
     prepared = prepare_input(plan.config, plan.window)
     prepared, labels = withhold_labels(prepared, ["story", "label"], plan.config.input.text_column)
     return plan.config, prepared, labels
+
+
+def majority_labels(labels: pd.Series | pd.DataFrame, row_to_unique: np.ndarray) -> pd.DataFrame:
+    """One row per distinct text (in the order of the unique texts): the label each column has
+    on most of the text's rows. `labels` holds one row per accepted row."""
+    frame = pd.DataFrame(labels).reset_index(drop=True)
+    majority = frame.groupby(np.asarray(row_to_unique)).agg(lambda values: values.value_counts().index[0])
+    return majority.sort_index().reset_index(drop=True)
 
 
 def cached_vectors(texts: list[str], embedding, cache_dir: Path) -> np.ndarray:

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from quality import DEFAULT_DATA, DEV_WEEKS, REPO, week_input  # noqa: E402
+from quality import DEFAULT_DATA, DEV_WEEKS, REPO, majority_labels, week_input  # noqa: E402
 
 SIZES = {"below 50": 49, "50-149": 149, "150-300": 300, "301-1000": 1000, "above 1000": np.inf}
 
@@ -37,10 +37,9 @@ SIZES = {"below 50": 49, "50-149": 149, "150-300": 300, "301-1000": 1000, "above
 def week_stories(data: Path, monday: str) -> pd.DataFrame:
     """The week's distinct cleaned headlines with the story (and category) most of their rows carry."""
     _, prepared, labels = week_input(data, monday, [])
-    frame = labels.assign(text=prepared.unique.row_to_unique)
-    majority = frame.groupby("text")[["story", "label"]].agg(lambda values: values.value_counts().index[0])
-    texts = [prepared.unique.texts[i] for i in majority.index]
-    return pd.DataFrame({"headline": texts, "story": majority.story.to_numpy(), "label": majority.label.to_numpy()})
+    return majority_labels(labels[["story", "label"]], prepared.unique.row_to_unique).assign(
+        headline=prepared.unique.texts
+    )
 
 
 def draw_list(
@@ -151,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     for size, line in summary.iterrows():
         print(f"| {size} | {int(line.lists)} | {line.nmi:.3f} | {line.ari:.3f} | {line.unassigned:.1%} |")
     print(f"lowest NMI {table.nmi.min():.3f}, highest unassigned {table.unassigned.max():.0%}")
+    print(f"lists by fit mode: {table['mode'].value_counts().to_dict()}")
     print("\nexamples/related_stories.txt:")
     print(seed_groups(args.overrides))
     return 0

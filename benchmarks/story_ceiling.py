@@ -28,13 +28,15 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from quality import DEFAULT_DATA, DEV_WEEKS, REPO, cached_vectors, run_headline_cluster, week_input  # noqa: E402
-
-
-def majority_story(stories: pd.Series, row_to_unique: np.ndarray, n_unique: int) -> np.ndarray:
-    """The story most rows of each distinct text carry, as integer codes."""
-    majority = pd.Series(np.asarray(stories)).groupby(row_to_unique).agg(lambda values: values.value_counts().index[0])
-    return pd.factorize(majority.reindex(range(n_unique)))[0]
+from quality import (  # noqa: E402
+    DEFAULT_DATA,
+    DEV_WEEKS,
+    REPO,
+    cached_vectors,
+    majority_labels,
+    run_headline_cluster,
+    week_input,
+)
 
 
 def neighbour_vote(codes: np.ndarray, neighbours: np.ndarray, k: int) -> np.ndarray:
@@ -61,15 +63,16 @@ def main(argv: list[str] | None = None) -> int:
     from cluster.evaluate import score
     from cluster.reduce import blended_neighbours, word_vectors
 
+    print(f"settings: {args.overrides or 'defaults'}")
     print("| week | labelling | NMI | ARI | hom. | compl. |\n|---|---|---|---|---|---|")
     for week in args.weeks:
         cfg, prepared, labels = week_input(args.data, week, args.overrides)
         texts, rows = prepared.unique.texts, prepared.unique.row_to_unique
         vectors = cached_vectors(texts, cfg.embedding, args.cache_dir)
-        codes = majority_story(labels["story"], rows, len(texts))
+        codes = pd.factorize(majority_labels(labels["story"], rows)["story"])[0]
         neighbours, _ = blended_neighbours(vectors, word_vectors(texts), 6, cfg.reduction.lexical_weight)
         labellings = {
-            "the job (default config)": run_headline_cluster(cfg, prepared, vectors, texts, None),
+            "the job": run_headline_cluster(cfg, prepared, vectors, texts, None),
             "majority story per text": codes[rows],
             "1-NN, told the answers": neighbour_vote(codes, neighbours, 1)[rows],
             "5-NN, told the answers": neighbour_vote(codes, neighbours, 5)[rows],

@@ -25,7 +25,15 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from quality import DEFAULT_DATA, DEV_WEEKS, REPO, cached_vectors, run_headline_cluster, week_input  # noqa: E402
+from quality import (  # noqa: E402
+    DEFAULT_DATA,
+    DEV_WEEKS,
+    REPO,
+    cached_vectors,
+    majority_labels,
+    run_headline_cluster,
+    week_input,
+)
 
 KEPT_OUT = {"2014-03-31", "2014-04-21"}
 
@@ -35,8 +43,8 @@ def labelled_texts(data: Path, week: str, cache_dir: Path):
     cfg, prepared, labels = week_input(data, week, [])
     texts = prepared.unique.texts
     vectors = cached_vectors(texts, cfg.embedding, cache_dir)
-    majority = labels["story"].groupby(prepared.unique.row_to_unique).agg(lambda v: v.value_counts().index[0])
-    return cfg, prepared, labels, vectors, majority.reindex(range(len(texts))).to_numpy()
+    majority = majority_labels(labels["story"], prepared.unique.row_to_unique)["story"].to_numpy()
+    return cfg, prepared, labels, vectors, majority
 
 
 def train_projection(vectors: np.ndarray, stories: np.ndarray, steps: int, seed: int = 0) -> np.ndarray:
