@@ -60,6 +60,20 @@ def majority_labels(labels: pd.Series | pd.DataFrame, row_to_unique: np.ndarray)
     return majority.sort_index().reset_index(drop=True)
 
 
+STORY_HEADER = "| week | labelling | NMI | ARI | hom. | compl. |\n|---|---|---|---|---|---|"
+
+
+def story_row(week: str, name: str, stories: pd.Series, topics: np.ndarray) -> str:
+    """One row under STORY_HEADER: per-row `topics` scored against the story ids."""
+    from cluster.evaluate import score
+
+    scores = score(stories, topics)
+    return (
+        f"| {week} | {name} | {scores['nmi']:.3f} | {scores['ari']:.3f} | "
+        f"{scores['homogeneity']:.3f} | {scores['completeness']:.3f} |"
+    )
+
+
 def cached_vectors(texts: list[str], embedding, cache_dir: Path) -> np.ndarray:
     """The configured model's vectors of the unique texts (by the configured backend), computed
     once and kept as .npy keyed by the texts, the model and the backend."""

@@ -32,9 +32,11 @@ from quality import (  # noqa: E402
     DEFAULT_DATA,
     DEV_WEEKS,
     REPO,
+    STORY_HEADER,
     cached_vectors,
     majority_labels,
     run_headline_cluster,
+    story_row,
     week_input,
 )
 
@@ -60,11 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.data.exists():
         parser.error(f"{args.data} not found (the UCI file from ../shared/data)")
 
-    from cluster.evaluate import score
     from cluster.reduce import blended_neighbours, word_vectors
 
     print(f"settings: {args.overrides or 'defaults'}")
-    print("| week | labelling | NMI | ARI | hom. | compl. |\n|---|---|---|---|---|---|")
+    print(STORY_HEADER)
     for week in args.weeks:
         cfg, prepared, labels = week_input(args.data, week, args.overrides)
         texts, rows = prepared.unique.texts, prepared.unique.row_to_unique
@@ -78,12 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             "5-NN, told the answers": neighbour_vote(codes, neighbours, 5)[rows],
         }
         for name, topics in labellings.items():
-            scores = score(labels["story"], topics)
-            print(
-                f"| {week} | {name} | {scores['nmi']:.3f} | {scores['ari']:.3f} | "
-                f"{scores['homogeneity']:.3f} | {scores['completeness']:.3f} |",
-                flush=True,
-            )
+            print(story_row(week, name, labels["story"], topics), flush=True)
     return 0
 
 

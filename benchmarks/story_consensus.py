@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from quality import DEFAULT_DATA, REPO, cached_vectors, week_input  # noqa: E402
+from quality import DEFAULT_DATA, REPO, STORY_HEADER, cached_vectors, story_row, week_input  # noqa: E402
 
 
 def map_onto(labels: np.ndarray, base: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -56,10 +56,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{args.data} not found (the UCI file from ../shared/data)")
 
     from cluster.clustering import cluster_topics, with_min_cluster_size
-    from cluster.evaluate import score
     from cluster.reduce import reduce_embeddings, word_vectors
 
-    print("| week | topics | NMI | ARI | hom. | compl. |\n|---|---|---|---|---|---|")
+    print(STORY_HEADER)
     for week in args.weeks:
         cfg, prepared, labels = week_input(args.data, week, [])
         texts, rows = prepared.unique.texts, prepared.unique.row_to_unique
@@ -76,12 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         variants = {f"seed {seed}": run for seed, run in zip(args.seeds, runs)}
         variants[f"consensus of {len(args.seeds)} seeds"] = vote(mapped)
         for name, topics in variants.items():
-            scores = score(labels["story"], topics[rows])
-            print(
-                f"| {week} | {name} | {scores['nmi']:.3f} | {scores['ari']:.3f} | "
-                f"{scores['homogeneity']:.3f} | {scores['completeness']:.3f} |",
-                flush=True,
-            )
+            print(story_row(week, name, labels["story"], topics[rows]), flush=True)
     return 0
 
 

@@ -20,7 +20,15 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from quality import DEFAULT_DATA, REPO, cached_vectors, run_headline_cluster, week_input  # noqa: E402
+from quality import (  # noqa: E402
+    DEFAULT_DATA,
+    REPO,
+    STORY_HEADER,
+    cached_vectors,
+    run_headline_cluster,
+    story_row,
+    week_input,
+)
 
 
 def split_topics(
@@ -73,9 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.data.exists():
         parser.error(f"{args.data} not found (the UCI file from ../shared/data)")
 
-    from cluster.evaluate import score
-
-    print("| week | topics | NMI | ARI | hom. | compl. | topics (count) |\n|---|---|---|---|---|---|---|")
+    header, rule = STORY_HEADER.split("\n")
+    print(f"{header} topics (count) |\n{rule}---|")
     for week in args.weeks:
         cfg, prepared, labels = week_input(args.data, week, [])
         texts, rows = prepared.unique.texts, prepared.unique.row_to_unique
@@ -87,12 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         for cut in args.cuts:
             variants[f"split at {cut}"] = split_topics(topics, texts, vectors, cut, args.min_size, args.min_part)
         for name, variant in variants.items():
-            scores = score(labels["story"], variant[rows])
-            print(
-                f"| {week} | {name} | {scores['nmi']:.3f} | {scores['ari']:.3f} | {scores['homogeneity']:.3f} | "
-                f"{scores['completeness']:.3f} | {len(set(variant.tolist()) - {-1})} |",
-                flush=True,
-            )
+            count = len(set(variant.tolist()) - {-1})
+            print(f"{story_row(week, name, labels['story'], variant[rows])} {count} |", flush=True)
     return 0
 
 
