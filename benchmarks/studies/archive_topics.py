@@ -1,6 +1,6 @@
 """Why a run over many weeks scores lower against `story` than a week does: what its topics hold.
 
-    python benchmarks/archive_topics.py benchmarks/.cache/scale/runs/RUN   # a run of benchmarks/scale.py
+    python benchmarks/studies/archive_topics.py benchmarks/.cache/scale/runs/RUN   # a run of benchmarks/scale.py
 
 For a run on (part of) the dev file: homogeneity and completeness against `story`; the largest
 topics with how many stories and how many calendar weeks each spans; and, for comparison only,
@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 from sklearn import metrics
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DEV_FILE = REPO.parent / "shared" / "data" / "uci_news_2014-03-10_2014-04-30.csv.gz"
 
 

@@ -10,8 +10,8 @@ Training: batches of 128 stories (drawn ∝ √size) with 4 headlines each plus 
 as extra negatives; loss = supervised contrastive (temperature 0.07) + 0.01·‖W − I‖²; Adam, lr
 1e-3, 1,000 steps (about 40 s on one core).
 
-    python benchmarks/story_projection.py                        # each dev week held out in turn
-    python benchmarks/story_projection.py --heldout 2014-03-24 --steps 500
+    python benchmarks/studies/story_projection.py                # each dev week held out in turn
+    python benchmarks/studies/story_projection.py --heldout 2014-03-24 --steps 500
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/, for quality.py
 from quality import (  # noqa: E402
     DEFAULT_DATA,
     DEV_WEEKS,

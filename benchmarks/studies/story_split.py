@@ -7,8 +7,8 @@ so the subject the whole topic shares stops counting and the details that might 
 apart remain). Cut at each --cuts similarity; parts smaller than --min-part headlines go back to
 the part they are most similar to on average. Each result is scored against the story ids.
 
-    python benchmarks/story_split.py                          # 2014-03-24 and 2014-04-14
-    python benchmarks/story_split.py --weeks 2014-03-17 --cuts 0.2 0.3
+    python benchmarks/studies/story_split.py                  # 2014-03-24 and 2014-04-14
+    python benchmarks/studies/story_split.py --weeks 2014-03-17 --cuts 0.2 0.3
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/, for quality.py
 from quality import (  # noqa: E402
     DEFAULT_DATA,
     REPO,

@@ -6,8 +6,8 @@ seed's topics by their largest overlap (in input rows), and every distinct headl
 topic most seeds give it (the first seed breaks ties). Each seed alone and the consensus are
 scored against the aggregator's story ids.
 
-    python benchmarks/story_consensus.py                       # 2014-03-24 and 2014-04-14, seeds 42 43 44
-    python benchmarks/story_consensus.py --weeks 2014-03-17 --seeds 42 43 44 45 46
+    python benchmarks/studies/story_consensus.py               # 2014-03-24 and 2014-04-14, seeds 42 43 44
+    python benchmarks/studies/story_consensus.py --weeks 2014-03-17 --seeds 42 43 44 45 46
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/, for quality.py
 from quality import DEFAULT_DATA, REPO, STORY_HEADER, cached_vectors, story_row, week_input  # noqa: E402
 
 

@@ -14,8 +14,8 @@ against the aggregator's `story` ids, next to the job's default run (the same ve
 No unsupervised method on the same features should expect to beat the k-NN rows by much: where
 they score below the targets, the features do not carry the stories apart.
 
-    python benchmarks/story_ceiling.py                   # the four dev weeks
-    python benchmarks/story_ceiling.py --weeks 2014-03-24 --set reduction.lexical_weight=3   # rarer words weigh more
+    python benchmarks/studies/story_ceiling.py           # the four dev weeks
+    python benchmarks/studies/story_ceiling.py --weeks 2014-03-24 --set reduction.lexical_weight=3   # words weigh more
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/, for quality.py
 from quality import (  # noqa: E402
     DEFAULT_DATA,
     DEV_WEEKS,
