@@ -49,7 +49,7 @@ def products() -> None:
 
 LAYOUT = """
 import hashlib, numpy as np
-from cluster.jobs import plan_week
+from cluster.plan import plan_week
 from cluster.pipeline import prepare_input
 from cluster.embed import embed_headlines
 from cluster.reduce import reduce_embeddings

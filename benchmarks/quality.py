@@ -40,7 +40,7 @@ SEED = 42
 def week_input(data: Path, monday: str, overrides: list[str]):
     """The week's rows through the project's own read/window/clean/dedupe, labels withheld."""
     from cluster.evaluate import withhold_labels
-    from cluster.jobs import plan_week
+    from cluster.plan import plan_week
     from cluster.pipeline import prepare_input
 
     start = dt.date.fromisoformat(monday)

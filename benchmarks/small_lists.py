@@ -65,7 +65,7 @@ def draw_list(
 
 def run_list(headlines: pd.DataFrame, overrides: list[str], folder: Path) -> tuple[np.ndarray, str]:
     """The job's topic of every headline of the list, and the fit mode run.json reports."""
-    from cluster.jobs import plan_week
+    from cluster.plan import plan_week
     from cluster.pipeline import prepare_input, run
 
     path = folder / "list.csv"

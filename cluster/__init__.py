@@ -26,9 +26,9 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "run_week": "cluster.jobs",
     "evaluate_week": "cluster.jobs",
-    "plan_week": "cluster.jobs",
+    "plan_week": "cluster.plan",
     "WeekRun": "cluster.jobs",
-    "load_config": "cluster.config",
+    "load_config": "cluster.config_files",
     "Config": "cluster.config",
     "read_run": "cluster.review.tables",
     "ConfigError": "cluster.errors",

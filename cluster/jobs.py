@@ -1,22 +1,21 @@
 """The weekly job, as a library call: `run_week` and `evaluate_week`.
 
-Each resolves the config and the run id once (`plan_week`), checks the input before anything is
-written, takes the output folder's lock, finds the previous run, runs the pipeline, scores it
-(evaluate), publishes the run folder atomically and applies retention. The CLI, the benchmarks
-call these (the notebook reads finished runs with `read_run`). Failures are the typed exceptions of `cluster.errors`.
+Each resolves the config and the run id once (`plan_week`, in `cluster.plan`), checks the input
+before anything is written, takes the output folder's lock, finds the previous run, runs the
+pipeline, scores it (evaluate), publishes the run folder atomically and applies retention. The
+CLI and the benchmarks call these (the notebook reads finished runs with `read_run`). Failures
+are the typed exceptions of `cluster.errors`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable
 
-from cluster.config import Config, RunPlan, load_config, resolve_run
-from cluster.weeks import schedule_overrides
+from cluster.plan import ConfigSource, RunPlan, plan_week
 
 if TYPE_CHECKING:
     from cluster.compute import Compute
@@ -24,8 +23,6 @@ if TYPE_CHECKING:
     from cluster.tables import RunResult
 
 log = logging.getLogger(__name__)
-
-ConfigSource = Union[Config, Path, str, None]
 
 
 @dataclass(frozen=True)
@@ -47,42 +44,6 @@ class WeekRun:
             f"{manifest['topics']} topics from {manifest['counts']['accepted']} headlines; "
             f"{manifest['unclustered_share']:.1%} unclustered; {manifest['counts']['rejected']} rejected"
         )
-
-
-def plan_week(
-    config: ConfigSource = None,
-    *,
-    input: Union[str, Path, Sequence[Union[str, Path]], None] = None,
-    output_dir: Union[str, Path, None] = None,
-    run_id: str | None = None,
-    week: str | None = None,
-    run_date: str | None = None,
-    previous: str | None = None,
-    scheduler: str | None = None,
-    overrides: Sequence[str] = (),
-    now: dt.datetime | None = None,
-) -> RunPlan:
-    """The config (a `Config`, a YAML path, or None for the defaults), then `overrides`
-    (`section.key=value`), then the other choices, validated and resolved: window and run id fixed.
-
-    The choices mean what the CLI flags of the same names mean (`--week 2026-W48` or `last`,
-    `--run-date YYYY-MM-DD`, `--previous RUN` or `none`, `--scheduler none|local|ADDRESS`)."""
-    now = now or dt.datetime.now(dt.timezone.utc)
-    flags, week_name = schedule_overrides(week, run_date, now.date())
-    flags = {section: dict(values) for section, values in flags.items()}
-    inputs = [input] if isinstance(input, (str, Path)) else list(input or [])
-    if inputs:
-        flags.setdefault("input", {})["path"] = str(inputs[0]) if len(inputs) == 1 else [str(i) for i in inputs]
-    if output_dir is not None:
-        flags.setdefault("output", {})["dir"] = str(output_dir)
-    if run_id is not None:
-        flags.setdefault("output", {})["run_id"] = run_id
-    if previous is not None:
-        flags.setdefault("tracking", {})["previous"] = previous
-    if scheduler is not None:
-        flags.setdefault("compute", {})["scheduler"] = scheduler
-    cfg = load_config(config, list(overrides), flags)
-    return resolve_run(cfg, week_name=week_name, by_run_date=run_date is not None, now=now)
 
 
 def run_plan(

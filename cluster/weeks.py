@@ -5,12 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from cluster.config import InputConfig
 from cluster.errors import ConfigError
-
-if TYPE_CHECKING:
-    from cluster.config import InputConfig
 
 _WEEK = re.compile(r"(\d{4})-?W(\d{1,2})")
 
@@ -100,7 +98,7 @@ def default_run_id(now: dt.datetime | None = None) -> str:
     return f"{year}-W{week:02d}_{now.strftime('%Y%m%dT%H%M%SZ')}"
 
 
-def resolve_window(cfg: "InputConfig", today: dt.date | None = None) -> Window | None:
+def resolve_window(cfg: InputConfig, today: dt.date | None = None) -> Window | None:
     """The date window the config asks for, or None for no window."""
     if cfg.last_days is not None:
         run_date = cfg.run_date or today or utc_today()

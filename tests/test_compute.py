@@ -8,7 +8,8 @@ import builtins
 import pytest
 
 from cluster.compute import Compute, split
-from cluster.config import ComputeConfig, load_config
+from cluster.config import ComputeConfig
+from cluster.config_files import load_config
 from cluster.errors import ConfigError
 
 

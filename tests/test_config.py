@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cluster.config import Config, load_config
+from cluster.config import Config
+from cluster.config_files import load_config
 from cluster.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -21,11 +22,15 @@ def refused(tmp_path: Path, text: str) -> str:
     return str(info.value)
 
 
-def test_defaults_without_a_file():
-    cfg = load_config(None)
-    assert cfg.input.text_column == "headline"
-    assert cfg.clustering.outliers == "nearest"
-    assert cfg.reduction.random_state == 42
+def test_without_a_file_paths_are_kept_as_typed_and_an_empty_file_is_no_file(tmp_path):
+    """`cluster run --input week.csv --set output.dir=out` with no config file reads ./week.csv and
+    writes under ./out, from where the job starts (a file's own paths are relative to the file,
+    below); a config file holding only a comment changes nothing."""
+    cfg = load_config(None, ["output.dir=out"], {"input": {"path": "week.csv"}})
+    assert (cfg.input.path, cfg.output.dir) == ("week.csv", "out")
+    empty = tmp_path / "c.yaml"
+    empty.write_text("# settings to come\n")
+    assert load_config(empty, ["output.dir=out"], {"input": {"path": "week.csv"}}) == cfg
 
 
 def test_weekly_template_spells_out_every_default():

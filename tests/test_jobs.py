@@ -2,37 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
-from cluster import Config, InputError, RunLocked, evaluate_week, load_config, plan_week, run_week
+from cluster import InputError, RunLocked, evaluate_week, run_week
 from cluster.runs import RunLock
 
 from conftest import EXAMPLE_CONFIG, EXAMPLE_INPUT
-
-NOW = dt.datetime(2026, 11, 28, 14, 30, tzinfo=dt.timezone.utc)
-
-
-def test_plan_week_applies_the_file_then_overrides_then_the_choices():
-    plan = plan_week(
-        EXAMPLE_CONFIG, overrides=["output.dir=/a", "clustering.min_cluster_size=9"], output_dir="/b", now=NOW
-    )
-    assert plan.config.output.dir == "/b" and plan.config.clustering.min_cluster_size == 9
-    assert plan.config.input.path == str(EXAMPLE_INPUT)  # relative to the config file
-    assert plan.run_id == "2026-W48_20261128T143000Z" and plan.window is None
-    weekly = plan_week(None, input=["a.csv", "b.csv"], week="2014-W13", previous="none", now=NOW)
-    assert weekly.run_id == "2014-W13" and weekly.config.input.path == ["a.csv", "b.csv"]
-    assert (weekly.window.since, weekly.window.until) == (dt.date(2014, 3, 24), dt.date(2014, 3, 30))
-    assert weekly.config.tracking.previous == "none"
-
-
-def test_a_config_object_is_a_starting_point_too():
-    base = load_config(EXAMPLE_CONFIG)
-    assert isinstance(base, Config)
-    plan = plan_week(base, run_id="mine", overrides=["labeling.n_keywords=5"])
-    assert plan.run_id == "mine" and plan.config.labeling.n_keywords == 5
-    assert plan.config.input.path == base.input.path and base.labeling.n_keywords == 10
 
 
 def test_run_week_is_the_same_job_as_cluster_run(example_run, example_cache, tmp_path):

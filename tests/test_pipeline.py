@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from cluster.errors import InputError
-from cluster.jobs import plan_week
 from cluster.pipeline import prepare_input, run
+from cluster.plan import plan_week
 from cluster.schema import CHANGES, HEADLINES, REJECTED, TOPICS
 
 from conftest import EXAMPLE_CONFIG

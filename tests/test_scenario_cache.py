@@ -70,8 +70,8 @@ def test_warm_rerun_embeds_nothing_loads_no_model_and_writes_identical_files(exa
 
 def test_cached_vectors_are_identical_to_freshly_computed_ones(example_run, example_cache):
     from cluster.embed import embed_texts, resolve_model, route_for
-    from cluster.jobs import plan_week
     from cluster.pipeline import prepare_input
+    from cluster.plan import plan_week
 
     plan = plan_week(EXAMPLE_CONFIG)
     cfg = plan.config
@@ -127,8 +127,8 @@ def test_cache_can_be_switched_off(tmp_path, example_run):
 def test_a_run_that_fails_midway_closes_the_cache(tmp_path, monkeypatch):
     # A library caller who catches the error and carries on must not be left holding the SQLite file.
     import cluster.store
-    from cluster.jobs import plan_week
     from cluster.pipeline import prepare_input, run
+    from cluster.plan import plan_week
 
     opened = []
 

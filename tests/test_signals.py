@@ -1,4 +1,4 @@
-"""cluster.signals: a signal that arrives while native code initialises is held, then delivered."""
+"""cluster.signals: inside a run a signal is an exception; while native code initialises it is held, then delivered."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import signal
 
 import pytest
 
-from cluster.signals import signals_held
+from cluster.errors import Interrupted, Terminated
+from cluster.signals import signals_as_exceptions, signals_held
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
@@ -32,3 +33,20 @@ def test_without_a_signal_nothing_is_delivered_and_handlers_are_restored():
     with signals_held():
         pass
     assert {s: signal.getsignal(s) for s in before} == before
+
+
+@pytest.mark.parametrize("signum, raised", [(signal.SIGINT, Interrupted), (signal.SIGTERM, Terminated)])
+def test_inside_a_run_a_signal_is_an_exception_and_the_handler_comes_back(signum, raised):
+    before = signal.getsignal(signum)
+    with pytest.raises(raised):
+        with signals_as_exceptions():
+            signal.raise_signal(signum)
+    assert signal.getsignal(signum) is before
+
+
+def test_a_held_signal_is_delivered_even_when_the_block_fails():
+    with pytest.raises(Terminated):  # the signal, delivered after the block, wins over its error
+        with signals_as_exceptions():
+            with signals_held():
+                signal.raise_signal(signal.SIGTERM)
+                raise ValueError("the import failed")

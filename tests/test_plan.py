@@ -1,0 +1,76 @@
+"""cluster.plan: the config, the overrides and the choices of one run, fixed once into a RunPlan."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from cluster import Config, load_config, plan_week
+from cluster.errors import ConfigError
+from cluster.plan import resolve_run
+
+from conftest import EXAMPLE_CONFIG, EXAMPLE_INPUT
+
+NOW = dt.datetime(2026, 11, 28, 14, 30, tzinfo=dt.timezone.utc)
+
+
+def test_plan_week_applies_the_file_then_overrides_then_the_choices():
+    plan = plan_week(
+        EXAMPLE_CONFIG, overrides=["output.dir=/a", "clustering.min_cluster_size=9"], output_dir="/b", now=NOW
+    )
+    assert plan.config.output.dir == "/b" and plan.config.clustering.min_cluster_size == 9
+    assert plan.config.input.path == str(EXAMPLE_INPUT)  # relative to the config file
+    assert plan.run_id == "2026-W48_20261128T143000Z" and plan.window is None
+    weekly = plan_week(None, input=["a.csv", "b.csv"], week="2014-W13", previous="none", now=NOW)
+    assert weekly.run_id == "2014-W13" and weekly.config.input.path == ["a.csv", "b.csv"]
+    assert (weekly.window.since, weekly.window.until) == (dt.date(2014, 3, 24), dt.date(2014, 3, 30))
+    assert weekly.config.tracking.previous == "none"
+
+
+def test_a_config_object_is_a_starting_point_too():
+    base = load_config(EXAMPLE_CONFIG)
+    assert isinstance(base, Config)
+    plan = plan_week(base, run_id="mine", overrides=["labeling.n_keywords=5"])
+    assert plan.run_id == "mine" and plan.config.labeling.n_keywords == 5
+    assert plan.config.input.path == base.input.path and base.labeling.n_keywords == 10
+
+
+def test_run_date_selects_the_week_before_it_and_names_the_run():
+    now = dt.datetime(2026, 12, 5, 12, tzinfo=dt.timezone.utc)
+    cfg = load_config(None, [], {"input": {"run_date": dt.date(2026, 12, 2)}})  # a Wednesday, no window
+    plan = resolve_run(cfg, by_run_date=True, now=now)
+    assert plan.run_id == "2026-W48"
+    assert (plan.window.since, plan.window.until) == (dt.date(2026, 11, 23), dt.date(2026, 11, 29))
+    assert (plan.config.input.since, plan.config.input.until) == (dt.date(2026, 11, 23), dt.date(2026, 11, 29))
+    assert cfg.input.since is None, "the config passed in is not changed"
+    monday = load_config(None, [], {"input": {"run_date": dt.date(2026, 11, 30), "last_days": 7}})
+    assert resolve_run(monday, by_run_date=True, now=now).run_id == "2026-W48"
+    wednesday = load_config(None, [], {"input": {"run_date": dt.date(2026, 12, 2), "last_days": 7}})
+    assert resolve_run(wednesday, by_run_date=True, now=now).run_id == "2026-11-25_2026-12-01"
+
+
+def test_run_name_prefers_run_id_then_week_then_the_clock():
+    now = dt.datetime(2026, 11, 28, 14, 30, tzinfo=dt.timezone.utc)
+    assert resolve_run(load_config(), now=now).run_id == "2026-W48_20261128T143000Z"
+    assert resolve_run(load_config(), week_name="2026-W40", now=now).run_id == "2026-W40"
+    named = load_config(None, [], {"output": {"run_id": "mine"}})
+    assert resolve_run(named, week_name="2026-W40", now=now).run_id == "mine"
+
+
+def test_last_days_counts_back_from_today_when_no_run_date_is_given():
+    cfg = load_config(None, [], {"input": {"last_days": 7}})
+    plan = resolve_run(cfg, now=dt.datetime(2026, 11, 30, 6, tzinfo=dt.timezone.utc))
+    assert (plan.window.since, plan.window.until) == (dt.date(2026, 11, 23), dt.date(2026, 11, 29))
+
+
+def test_a_resolved_config_cannot_be_changed():
+    plan = resolve_run(load_config())
+    with pytest.raises(ValueError):
+        plan.config.input.since = dt.date(2026, 1, 1)
+
+
+def test_a_window_past_the_calendar_is_a_config_error():
+    cfg = load_config(None, [], {"input": {"last_days": 800000}})
+    with pytest.raises(ConfigError, match="input.last_days / input.run_date: the date window would fall outside"):
+        resolve_run(cfg)
