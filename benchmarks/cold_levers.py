@@ -43,7 +43,7 @@ print(time.perf_counter() - start)
 
 def embedding_rates(texts: list[str]) -> None:
     from cluster.config import EmbeddingConfig
-    from cluster.embed import embed_texts, process_model, route_for
+    from cluster.embed import embed_texts, process_encoder, route_for
 
     vectors = {}
     with tempfile.TemporaryDirectory() as scratch:
@@ -52,7 +52,7 @@ def embedding_rates(texts: list[str]) -> None:
         with Cache(Path(scratch)) as cache:
             for backend in ("torch", "onnx"):
                 route = route_for(EmbeddingConfig(device="cpu", backend=backend), cache)
-                process_model(route)
+                process_encoder(route)
                 embed_texts(texts[:256], route, progress=False)  # warm-up
                 start = time.perf_counter()
                 vectors[backend] = embed_texts(texts, route, progress=False)

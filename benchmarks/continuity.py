@@ -113,7 +113,8 @@ def centroid_scale(old, new) -> dict:
 def rescore(out: Path, data: Path) -> None:
     """Continuity of the two runs in `out` under other tracking settings (same clustering)."""
     from cluster.config import TrackingConfig
-    from cluster.track import STATE_FILE, PreviousRun, TopicState, track_topics
+    from cluster.runs import STATE_FILE
+    from cluster.track import PreviousRun, TopicState, track_topics
 
     first = read_headlines(out / "window1")
     second = read_headlines(out / "window2")

@@ -51,11 +51,11 @@ LAYOUT = """
 import hashlib, numpy as np
 from cluster.plan import plan_week
 from cluster.pipeline import prepare_input
-from cluster.embed import embed_headlines
+from cluster.embed import embed_texts, route_for
 from cluster.reduce import reduce_embeddings
 plan = plan_week("configs/example.yaml", overrides=["cache.enabled=false"])
 prepared = prepare_input(plan.config, plan.window)
-vectors = embed_headlines(prepared.unique.texts, plan.config.embedding, None, progress=False).vectors
+vectors = embed_texts(prepared.unique.texts, route_for(plan.config.embedding), progress=False)
 reduction = reduce_embeddings(vectors, plan.config.reduction, prepared.unique.texts)
 print(hashlib.sha256(reduction.points.tobytes()).hexdigest()[:16])
 """

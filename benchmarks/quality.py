@@ -40,8 +40,8 @@ SEED = 42
 def week_input(data: Path, monday: str, overrides: list[str]):
     """The week's rows through the project's own read/window/clean/dedupe, labels withheld."""
     from cluster.evaluate import withhold_labels
-    from cluster.plan import plan_week
     from cluster.pipeline import prepare_input
+    from cluster.plan import plan_week
 
     start = dt.date.fromisoformat(monday)
     window = [f"input.since={start}", f"input.until={start + dt.timedelta(days=6)}"]
@@ -96,8 +96,8 @@ def cached_vectors(texts: list[str], embedding, cache_dir: Path) -> np.ndarray:
 def run_headline_cluster(cfg, prepared, vectors, texts, k):
     from cluster.pipeline import run
 
-    result = run(cfg, prepared, "benchmark", progress=False, vectors=vectors)
-    return result.headlines["topic_id"].to_numpy()
+    tables, _ = run(cfg, prepared, "benchmark", progress=False, vectors=vectors)
+    return tables.headlines["topic_id"].to_numpy()
 
 
 def run_bertopic(cfg, prepared, vectors, texts, k):

@@ -20,7 +20,6 @@ one run, so load from other processes affects both.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -54,7 +53,7 @@ def main() -> int:
 
     from cluster import run_week
     from cluster.config import ReviewConfig
-    from cluster.review import MAP_HTML, ReviewTables, read_run, review_writers
+    from cluster.runs import MAP_HTML, read_run, review_file_writers
 
     sys.path.insert(0, str(REPO / "tests"))  # the headless-Chromium driver is a test helper
     from browser import MAP_PROBE, MAP_READY, Chromium, find_chromium
@@ -70,9 +69,8 @@ def main() -> int:
         overrides = [f"input.since={args.since}", f"input.until={args.until}", "input.source_column=publisher"]
         week = run_week(None, input=args.data, output_dir=output_dir, run_id="review-cost", overrides=overrides)
         folder = week.folder
-        manifest = json.loads((folder / "run.json").read_text())
-        result = week.result
-        tables = ReviewTables(result.topics, result.headlines, manifest, result.changes, result.text_column)
+        tables = week.result
+        manifest = tables.manifest
     seconds = manifest["seconds"]
     total, review = seconds["total"], seconds["review"]
     without = total - review
@@ -83,7 +81,7 @@ def main() -> int:
     repeats: dict[str, list[float]] = {}
     scratch = Path(tempfile.mkdtemp(prefix="review-cost-files-"))
     for _ in range(args.repeat):
-        for name, writer in review_writers(tables, ReviewConfig()).items():
+        for name, writer in review_file_writers(tables, ReviewConfig()).items():
             start = time.perf_counter()
             writer(scratch / name)
             repeats.setdefault(name, []).append(time.perf_counter() - start)

@@ -65,15 +65,16 @@ def draw_list(
 
 def run_list(headlines: pd.DataFrame, overrides: list[str], folder: Path) -> tuple[np.ndarray, str]:
     """The job's topic of every headline of the list, and the fit mode run.json reports."""
-    from cluster.plan import plan_week
     from cluster.pipeline import prepare_input, run
+    from cluster.plan import plan_week
 
     path = folder / "list.csv"
     headlines[["headline"]].assign(id=np.arange(len(headlines))).to_csv(path, index=False)
     plan = plan_week(None, input=path, previous="none", overrides=["cache.enabled=false", *overrides])
-    result = run(plan.config, prepare_input(plan.config, plan.window), "small", progress=False)
-    topics = result.headlines.set_index(result.headlines["id"].astype(int))["topic_id"]
-    return topics.reindex(np.arange(len(headlines)), fill_value=-1).to_numpy(), result.manifest["fit"]["mode"]
+    tables, record = run(plan.config, prepare_input(plan.config, plan.window), "small", progress=False)
+    topics = tables.headlines.set_index(tables.headlines["id"].astype(int))["topic_id"]
+    assert record.fit is not None
+    return topics.reindex(np.arange(len(headlines)), fill_value=-1).to_numpy(), record.fit.mode
 
 
 def seed_groups(overrides: list[str]) -> str:

@@ -30,7 +30,7 @@ _EXPORTS = {
     "WeekRun": "cluster.jobs",
     "load_config": "cluster.config_files",
     "Config": "cluster.config",
-    "read_run": "cluster.review.tables",
+    "read_run": "cluster.runs",
     "ConfigError": "cluster.errors",
     "InputError": "cluster.errors",
     "UserError": "cluster.errors",

@@ -137,6 +137,15 @@ class PreparedInput:
     input_columns: list[str]
     seconds: float = 0.0  # time spent reading and cleaning
 
+    def unique_days(self, date_column: str) -> np.ndarray | None:
+        """The day of each distinct headline's first row, when the input has dates (else None)."""
+        if date_column not in self.accepted.columns:
+            return None
+        rows = self.unique.row_to_unique
+        first = np.full(len(self.unique.texts), len(rows), dtype=np.int64)
+        np.minimum.at(first, rows, np.arange(len(rows)))
+        return parse_dates(self.accepted[date_column]).to_numpy()[first]
+
 
 def row_counts(read: int, outside: int, rejected: int, accepted: int, unique: int) -> dict[str, int]:
     """The row accounting run.json records; every row read is in exactly one of the three groups."""

@@ -7,11 +7,9 @@ sizes and centroids count duplicates the way the output tables do.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -19,11 +17,7 @@ import numpy as np
 from cluster.config import ClusteringConfig
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from scipy.sparse import csr_matrix
-
-    from cluster.store import Cache
 
 log = logging.getLogger(__name__)
 
@@ -213,39 +207,6 @@ def cluster_topics(
     else:
         pieces = cluster_points(points, cfg)
     return join_pieces(pieces, vectors, weights, cfg, words)
-
-
-def stored_topics(
-    points: np.ndarray | None,
-    vectors: np.ndarray,
-    weights: np.ndarray,
-    cfg: ClusteringConfig,
-    texts: list[str],
-    words: "Callable[[], csr_matrix | None]",
-    cache: "Cache | None",
-) -> Assignment:
-    """`cluster_topics`, or its stored result for exactly this input and these settings: a rerun
-    of a week skips HDBSCAN and the merge (7 s on 31k headlines) as it skips UMAP. `words` builds
-    the word vectors of `texts`, only when the stage has to run."""
-    if cache is None or points is None:
-        return cluster_topics(points, vectors, weights, cfg, words())
-    from cluster.store.reductions import reduction_key
-
-    digest = hashlib.sha256()
-    for part in (np.ascontiguousarray(vectors, dtype="<f4"), np.ascontiguousarray(weights, dtype="<f8")):
-        digest.update(part.tobytes())
-    digest.update("\n".join(texts).encode("utf-8"))
-    settings = {"stage": "topics", "config": cfg.model_dump(mode="json"), "inputs": digest.hexdigest()}
-    key = reduction_key(points, settings, [Path(__file__), Path(__file__).with_name("reduce.py")])
-    stored = cache.reductions.find(key, {"labels", "assigned_by"}, "clustering")
-    if stored is not None and len(stored["labels"]) == len(points):
-        cache.stats.clustering = "hit"
-        return Assignment(stored["labels"].astype(np.int64), stored["assigned_by"].astype(object))
-    cache.stats.clustering = "miss"
-    assignment = cluster_topics(points, vectors, weights, cfg, words())
-    arrays = {"labels": assignment.labels, "assigned_by": assignment.assigned_by.astype(str)}
-    cache.reductions.keep(key, arrays, "clustering result")
-    return assignment
 
 
 def no_topic_warnings(

@@ -1,14 +1,12 @@
-"""The ONNX route of the embed stage (`embedding.backend: onnx`): the sentence-transformers model
-exported once to ONNX with its mean pooling, its matrix products quantised to int8 (weights per
-output channel, activations per batch), and run by onnxruntime.
+"""The ONNX route of the embed stage (`embedding.backend: onnx`, or `auto` on a CPU): which models
+it can run, and `OnnxEncoder`, which tokenises, batches by length and runs an exported file with
+onnxruntime. Making and checking that file is `cluster.onnx_export`.
 
-On a CPU this embeds about 2.4 times as many headlines a second as the torch route
+On a CPU the int8 export embeds about 2.4 times as many headlines a second as the torch route
 (benchmarks/cold_levers.py), and once the model is exported the embed stage imports neither torch
-nor sentence-transformers (seconds saved at start-up).
-The vectors are not the torch route's: their cosine to them is about 0.99, and
-`benchmarks/quality.py` scores both routes (docs/benchmarks.md). The export needs torch and
-transformers (installed with sentence-transformers); it runs once per model and machine, and the
-result is kept in the cache folder's `models/`.
+nor sentence-transformers (seconds saved at start-up). The vectors are not the torch route's: for
+the bundled model their cosine to them is about 0.99, and `benchmarks/quality.py` scores both
+routes (docs/benchmarks.md).
 
 Only models made of a transformer, mean pooling and an optional normalisation can take this route
 (`onnx_unsupported` says why a model cannot); `auto` then falls back to torch.
@@ -17,24 +15,12 @@ Only models made of a transformer, mean pooling and an optional normalisation ca
 from __future__ import annotations
 
 import json
-import logging
 import os
-import shutil
-import tempfile
-import warnings
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from cluster.errors import ConfigError
-from cluster.signals import signals_held
-
-log = logging.getLogger(__name__)
-
-# Bumped when the exported graph or its quantisation changes, so that old files stop matching.
-ONNX_RECIPE = "mean-pooled-int8-matmul-per-channel-v1"
 _MODULES_OK = {"sentence_transformers.models.Transformer", "sentence_transformers.models.Pooling"}
 _NORMALIZE = "sentence_transformers.models.Normalize"
 
@@ -67,12 +53,13 @@ def onnx_unsupported(folder: Path) -> str | None:
         modes = [key for key, value in settings.items() if key.startswith("pooling_mode") and value]
         if modes != ["pooling_mode_mean_tokens"]:
             return f"it pools by {', '.join(modes) or 'nothing'}, not by the mean alone"
-    if not (_transformer_folder(folder) / "tokenizer.json").exists():
+    if not (transformer_folder(folder) / "tokenizer.json").exists():
         return "it has no tokenizer.json (a fast tokenizer)"
     return None
 
 
-def _transformer_folder(folder: Path) -> Path:
+def transformer_folder(folder: Path) -> Path:
+    """The transformer module's folder (its config, weights and tokenizer)."""
     return folder / (_modules(folder)[0].get("path") or "")
 
 
@@ -92,130 +79,48 @@ def _lowercase(folder: Path) -> bool:
     return path.exists() and bool(json.loads(path.read_text(encoding="utf-8")).get("do_lower_case"))
 
 
-def export_int8(folder: Path, target: Path) -> None:
-    """Export the transformer in `folder` with mean pooling to ONNX, quantise its matrix products
-    to int8 and write the result to `target` (atomically: a crash leaves no half file)."""
-    from cluster.embed import offline_environment
-
-    offline_environment()
-    with signals_held():  # see cluster.signals
-        import torch
-        from transformers import AutoModel
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    model = AutoModel.from_pretrained(str(_transformer_folder(folder))).eval()
-    takes_types = "token_type_ids" in model.forward.__code__.co_varnames
-
-    class MeanPooled(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.model = model
-
-        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
-            extra = {"token_type_ids": token_type_ids} if takes_types else {}
-            hidden = self.model(input_ids=input_ids, attention_mask=attention_mask, **extra).last_hidden_state
-            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-            return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-
-    example = torch.ones((2, 8), dtype=torch.int64)
-    names = ["input_ids", "attention_mask", "token_type_ids"]
-    shapes = {**{name: {0: "batch", 1: "tokens"} for name in names}, "sentence_embedding": {0: "batch"}}
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
-        plain, quantised = Path(scratch) / "plain.onnx", Path(scratch) / "int8.onnx"
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")  # tracer notes on shapes the export handles
-            torch.onnx.export(
-                MeanPooled(),
-                (example, example, torch.zeros_like(example)),
-                str(plain),
-                input_names=names,
-                output_names=["sentence_embedding"],
-                dynamic_axes=shapes,
-                opset_version=17,
-                dynamo=False,
-            )
-        # Per-channel int8 weights on the matrix products only: in a trial, a cruder quantisation
-        # (per tensor, every operator) gave vectors at cosine 0.96 to the float ones; this one 0.99.
-        root = logging.getLogger()
-        level = root.level
-        root.setLevel(logging.ERROR)  # the quantiser logs "consider pre-processing" advice on the root logger
-        try:
-            quantize_dynamic(
-                plain,
-                quantised,
-                weight_type=QuantType.QInt8,
-                per_channel=True,
-                reduce_range=False,
-                op_types_to_quantize=["MatMul"],
-                extra_options={"DefaultTensorType": 1},  # float, where shape inference gives no type
-            )
-        finally:
-            root.setLevel(level)
-        os.replace(quantised, target)
-
-
-_EXPORTED: dict[str, Path] = {}  # file name (a hash of model and recipe) -> a path this process wrote
-
-
-def ensure_exported(folder: Path, target: Path) -> Path:
-    """`target`, exported from the model in `folder` unless an earlier run already did. The export
-    is deterministic, so a copy this process made for another cache folder is copied instead."""
-    if not target.exists():
-        earlier = _EXPORTED.get(target.name)
-        if earlier is not None and earlier.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            handle, partial = tempfile.mkstemp(suffix=".partial", dir=target.parent)
-            os.close(handle)
-            shutil.copyfile(earlier, partial)
-            os.replace(partial, target)
-        else:
-            log.info("exporting the model to int8 ONNX, once per model and machine: %s", target)
-            try:
-                export_int8(folder, target)
-            except Exception as exc:  # the model's files, torch's exporter, the quantiser or the disk
-                raise ConfigError(
-                    f"embedding.backend: exporting {folder.name} to ONNX failed ({type(exc).__name__}: "
-                    f"{str(exc).splitlines()[0][:200] if str(exc) else ''}); set embedding.backend to torch"
-                ) from None
-    _EXPORTED.setdefault(target.name, target)
-    return target
-
-
-@dataclass
 class OnnxEncoder:
-    """A loaded int8 ONNX model and its tokenizer; `encode` is the route's `model.encode`."""
+    """An exported model file run by onnxruntime on the CPU, with the model's own tokenizer.
+    `load` opens the file (it must exist: `cluster.onnx_export` makes and checks it)."""
 
-    session: Any
-    tokenizer: Any
-    lowercase: bool
-    takes_types: bool
+    backend = "onnx"
+    device = "cpu"
 
-    @classmethod
-    def load(cls, folder: Path, path: Path, threads: int | None = None) -> "OnnxEncoder":
-        """The model in `folder`, run from its exported file `path` (exported first if missing)."""
+    def __init__(self, name: str, folder: Path, model_file: Path, threads: int | None = None) -> None:
+        self.name = name
+        self.folder = folder
+        self.model_file = model_file
+        self.threads = threads
+        self.session_: Any = None
+        self.tokenizer_: Any = None
+        self.lowercase_ = False
+        self.takes_types_ = False
+
+    def load(self) -> "OnnxEncoder":
+        """Open the file in onnxruntime (which raises on a damaged one) and the tokenizer."""
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        ensure_exported(folder, path)
         options = ort.SessionOptions()
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-        options.intra_op_num_threads = threads or cores
+        options.intra_op_num_threads = self.threads or cores
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
-        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        tokenizer = Tokenizer.from_file(str(_transformer_folder(folder) / "tokenizer.json"))
+        session = ort.InferenceSession(str(self.model_file), options, providers=["CPUExecutionProvider"])
+        tokenizer = Tokenizer.from_file(str(transformer_folder(self.folder) / "tokenizer.json"))
         tokenizer.no_padding()  # tokenizer.json may pad to a fixed length; batches pad to their longest
-        tokenizer.enable_truncation(_max_length(folder))
-        takes_types = "token_type_ids" in {i.name for i in session.get_inputs()}
-        return cls(session, tokenizer, _lowercase(folder), takes_types)
+        tokenizer.enable_truncation(_max_length(self.folder))
+        self.session_, self.tokenizer_ = session, tokenizer
+        self.lowercase_ = _lowercase(self.folder)
+        self.takes_types_ = "token_type_ids" in {i.name for i in session.get_inputs()}
+        return self
 
     def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
         """Unit-length float32 vectors, in order. The texts are sorted by token count and cut into
         batches (less padding), so a text's batch companions depend on `texts` alone."""
-        if self.lowercase:
+        if self.lowercase_:
             texts = [text.lower() for text in texts]
-        ids = [encoding.ids for encoding in self.tokenizer.encode_batch(texts)]
+        ids = [encoding.ids for encoding in self.tokenizer_.encode_batch(texts)]
         order = sorted(range(len(ids)), key=lambda i: (-len(ids[i]), i))
         vectors = np.empty((len(texts), 0), dtype=np.float32)
         for start in range(0, len(order), batch_size):
@@ -227,9 +132,9 @@ class OnnxEncoder:
                 tokens[row, : len(ids[i])] = ids[i]
                 mask[row, : len(ids[i])] = 1
             feed = {"input_ids": tokens, "attention_mask": mask}
-            if self.takes_types:
+            if self.takes_types_:
                 feed["token_type_ids"] = np.zeros_like(tokens)
-            pooled = self.session.run(None, feed)[0]
+            pooled = self.session_.run(None, feed)[0]
             if vectors.shape[1] == 0:
                 vectors = np.empty((len(texts), pooled.shape[1]), dtype=np.float32)
             norms = np.linalg.norm(pooled, axis=1, keepdims=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -20,17 +20,18 @@ from cluster.plan import ConfigSource, RunPlan, plan_week
 if TYPE_CHECKING:
     from cluster.compute import Compute
     from cluster.evaluate import Evaluation
-    from cluster.tables import RunResult
+    from cluster.tables import RunTables
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class WeekRun:
-    """A finished run: its folder, its tables and manifest, and its scores when evaluated."""
+    """A finished run: its folder, its tables and run.json (`result.manifest`), and its scores
+    when evaluated."""
 
     folder: Path
-    result: "RunResult"
+    result: "RunTables"
     evaluation: "Evaluation | None" = None
 
     @property
@@ -75,9 +76,9 @@ def _run_planned(
     published: Callable[[Path], None] | None,
 ) -> WeekRun:
     from cluster.evaluate import evaluate_topics, withhold_labels
+    from cluster.lock import RunLock
     from cluster.pipeline import prepare_input, run
-    from cluster.runs import RunLock, find_previous_run, prune_runs, run_fingerprint
-    from cluster.write import write_json, write_run
+    from cluster.runs import EVALUATION, find_previous_run, prune_runs, run_fingerprint, write_run
 
     cfg, out = plan.config, plan.output_dir
     # the input is checked before the lock is taken: a bad file creates nothing in the output folder
@@ -103,25 +104,24 @@ def _run_planned(
         previous = find_previous_run(out, plan.run_id, cfg.tracking.previous, until, fingerprint)
         if previous.run_id:
             log.info("matching topics against the previous run %s", previous.run_id)
-        result = run(cfg, prepared, plan.run_id, progress=progress, previous=previous, compute=compute)
+        tables, record = run(cfg, prepared, plan.run_id, progress=progress, previous=previous, compute=compute)
         evaluation, extra = None, {}
         if score_against is not None and held_out is not None:
             label_column, category_column = score_against
             evaluation = evaluate_topics(
-                result.headlines["topic_id"].to_numpy(),
+                tables.headlines["topic_id"].to_numpy(),
                 held_out[label_column],
                 held_out[category_column] if category_column else None,
                 label_column=label_column,
                 category_column=category_column,
             )
-            scores = evaluation.to_dict()
-            extra["evaluation.json"] = lambda path: write_json(scores, path)
+            extra[EVALUATION] = evaluation.to_dict()
         total = time.perf_counter() - started
-        folder = write_run(result, out, cfg.review, total_seconds=total, extra_writers=extra)
+        folder = write_run(tables, record, out, cfg.output, cfg.review, total_seconds=total, extra=extra)
         if published is not None:
             published(folder)
         prune_runs(out, cfg.output.keep_runs, plan.run_id)
-    return WeekRun(folder, result, evaluation)
+    return WeekRun(folder, replace(tables, manifest=record.to_json()), evaluation)
 
 
 def run_week(config: ConfigSource = None, *, progress: bool | None = None, **choices: Any) -> WeekRun:

@@ -8,26 +8,19 @@ embedding trained for paraphrase tends to blur.
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import logging
 import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from cluster.config import ReductionConfig
-from cluster.store.reductions import reduction_key
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from scipy.sparse import csr_matrix
-
-    from cluster.store import Cache
 
 log = logging.getLogger(__name__)
 
@@ -244,40 +237,3 @@ def principal_axes(points: np.ndarray) -> np.ndarray:
     _, _, axes = np.linalg.svd(centred, full_matrices=False)
     axes[:2] *= np.sign(axes[:2, :1] + (axes[:2, :1] == 0))  # first coordinate of each axis ≥ 0
     return centred @ axes[:2].T
-
-
-def _store_key(vectors: np.ndarray, texts: list[str], cfg: ReductionConfig) -> str:
-    """Everything a reduction depends on: the exact matrix, the headlines' words (they feed the
-    neighbour graph), the settings, the library versions and this module's source."""
-    settings: dict[str, Any] = {
-        "config": cfg.model_dump(mode="json"),
-        "map_min_dist": MAP_MIN_DIST,
-        "fields": [f.name for f in dataclasses.fields(Reduction)],
-        "texts": hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest(),
-    }
-    return reduction_key(vectors, settings, [Path(__file__)])
-
-
-def reduce_headlines(
-    vectors: np.ndarray,
-    texts: list[str],
-    cfg: ReductionConfig,
-    cache: "Cache | None",
-    words: "Callable[[], csr_matrix | None] | None" = None,
-) -> Reduction:
-    """`reduce_embeddings`, or its stored result for exactly this input and these settings.
-    `words` builds `word_vectors(texts)` (shared with the merge), only when UMAP has to run."""
-    if cache is None:
-        return reduce_embeddings(vectors, cfg, texts, words() if words else None)
-    fields = [f.name for f in dataclasses.fields(Reduction)]
-    key = _store_key(vectors, texts, cfg)
-    stored = cache.reductions.find(key, set(fields), "reduction")
-    if stored is not None:
-        cache.stats.reduction = "hit"
-        log.info("UMAP result found in the cache")
-        return Reduction(**stored)
-    cache.stats.reduction = "miss"
-    keep_compiled(cache.directory / "numba")
-    reduction = reduce_embeddings(vectors, cfg, texts, words() if words else None)
-    cache.reductions.keep(key, {name: getattr(reduction, name) for name in fields}, "UMAP result")
-    return reduction

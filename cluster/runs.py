@@ -1,165 +1,211 @@
-"""Run folders: the one module that knows how they are laid out and kept.
+"""Run folders: the one module that knows their file names and how they are written, read
+back, found and kept.
 
-- the lock: one run at a time per output folder (`RunLock`), a file created with O_CREAT|O_EXCL
-  holding the holder's pid, host and start time; a lock whose process is gone (same host, pid
-  not running) is stale and is cleared by the next run;
-- publishing: every file written into a hidden staging folder, renamed into place, `latest`
-  pointed at it (`publish_run`);
+- writing: every table checked against its schema, the review files (`cluster.review`) and
+  run.json (the run record, written last with the write stage's timings), published whole or
+  not at all (`write_run`, `publish_run`);
+- reading back: a run folder's tables and run.json as one `RunTables` (`read_run`);
 - listing, the previous run to compare with (`find_previous_run`) and retention (`prune_runs`).
+
+The output folder's lock is `cluster.lock`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import logging
 import os
 import shutil
-import socket
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from cluster.config import computation_settings
-from cluster.errors import ConfigError, RunLocked
-from cluster.track import STATE_FILE, PreviousRun, TopicState
+from cluster.errors import ConfigError, InputError
+from cluster.formats import write_csv, write_json, write_parquet
+from cluster.review import review_writers
+from cluster.review.sample import ReviewSamples, review_samples
+from cluster.schema import CHANGES, HEADLINES, REJECTED, TOPICS, Table, read_table
+from cluster.tables import LargeRun, RunTables
+from cluster.track import PreviousRun, TopicState
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from cluster.config import OutputConfig, ReviewConfig
+    from cluster.record import RunRecord
 
 log = logging.getLogger(__name__)
 
-LOCK_NAME = ".cluster.lock"
-LATEST = "latest"
+# What a run folder holds (docs/reference.md), and the pointer to the newest one.
+TOPICS_CSV = "topics.csv"
+HEADLINES_CSV = "headlines.csv"
+HEADLINES_PARQUET = "headlines.parquet"  # a large run's every row, typed (output.large_run_rows)
+CHANGES_CSV = "changes.csv"
+REJECTED_CSV = "rejected.csv"
 MANIFEST = "run.json"
-_UNWRITTEN_LOCK_GRACE_S = 30  # a lock file still empty after this long was left by a crash
+STATE_FILE = "topic_centroids.npz"  # what the next run's tracking matches against
+EVALUATION = "evaluation.json"  # `cluster evaluate` only
+WORKBOOK = "topics.xlsx"
+MAP_PNG = "topic_map.png"
+MAP_HTML = "topic_map.html"
+REPORT = "report.html"
+LATEST = "latest"
+
+Writer = Callable[[Path], None]
+# the review files, by the name `cluster.review.review_writers` gives each
+REVIEW_FILES = {"workbook": WORKBOOK, "map_png": MAP_PNG, "map_html": MAP_HTML, "report": REPORT}
 
 
-# -- the lock ----------------------------------------------------------------------------------
+def review_files(settings: "ReviewConfig") -> list[str]:
+    """The names of the review files the settings turn on, in the order they are written."""
+    kinds = [("workbook", settings.workbook), ("map_png", settings.map), ("map_html", settings.map)]
+    return [REVIEW_FILES[kind] for kind, on in [*kinds, ("report", settings.report)] if on]
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
+# -- writing -----------------------------------------------------------------------------------
 
 
-class RunLock:
-    """`with RunLock(output_dir):` holds the output folder for one run."""
+def _table_writer(frame: "pd.DataFrame", table: Table) -> Writer:
+    """A CSV writer for one output table, checked against its schema first."""
+    table.check(frame)
+    return lambda path: write_csv(frame, path)
 
-    def __init__(self, output_dir: Path) -> None:
-        self.output_dir = output_dir
-        self.path = output_dir / LOCK_NAME
-        self._held = False
-        self.cleared: str | None = None  # a note when a stale lock was removed
 
-    def _holder(self) -> dict[str, Any] | None:
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return None
-        try:
-            holder = json.loads(text)
-            return holder if isinstance(holder, dict) and isinstance(holder.get("pid"), int) else {}
-        except ValueError:
-            return {}  # being written right now, or left half-written by a crash
+def _parquet_writer(frame: "pd.DataFrame", table: Table) -> Writer:
+    """A Parquet writer for one output table, checked against its schema first."""
+    table.check(frame)
+    return lambda path: write_parquet(frame, table, path)
 
-    def _stale(self, holder: dict[str, Any]) -> bool:
-        if not holder:
-            try:
-                return time.time() - self.path.stat().st_mtime > _UNWRITTEN_LOCK_GRACE_S
-            except FileNotFoundError:
-                return True
-        if holder.get("host") != socket.gethostname():
-            return False  # cannot see another machine's processes
-        return not _pid_alive(int(holder["pid"]))
 
-    def acquire(self) -> None:
-        try:
-            self.output_dir.mkdir(parents=True, exist_ok=True)
-            probe = tempfile.NamedTemporaryFile(dir=self.output_dir, prefix=".write-test.")
-            probe.close()
-        except OSError as exc:
-            raise ConfigError(
-                f"output folder {self.output_dir} is not writable ({exc.strerror}); set --output-dir"
-            ) from None
-        for _ in range(5):
-            try:
-                handle = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                holder = self._holder()
-                if holder is None:
-                    continue  # released in the meantime
-                if self._stale(holder):
-                    self._clear_stale(holder)
-                    continue
-                raise RunLocked(self._describe(holder)) from None
-            info = {
-                "pid": os.getpid(),
-                "host": socket.gethostname(),
-                "started": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-            }
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                json.dump(info, stream)
-                stream.flush()
-                os.fsync(stream.fileno())
-            self._held = True
-            return
-        raise RunLocked(f"could not take the lock {self.path}; another run keeps taking it")
+def large_run(rows: int, output: "OutputConfig") -> LargeRun | None:
+    """What makes a run large (more headline rows than `output.large_run_rows`): the files that
+    then hold every row (headlines.csv only when `output.headlines_csv` is true)."""
+    if rows <= output.large_run_rows:
+        return None
+    files = (HEADLINES_PARQUET, HEADLINES_CSV) if output.headlines_csv else (HEADLINES_PARQUET,)
+    log.info("large run: %d headline rows (more than output.large_run_rows, %d)", rows, output.large_run_rows)
+    return LargeRun(rows=rows, threshold=output.large_run_rows, files=files)
 
-    def _describe(self, holder: dict[str, Any]) -> str:
-        if not holder:
-            return (
-                f"another run is starting in {self.output_dir} (lock file {self.path} is being written); "
-                "try again shortly"
-            )
-        return (
-            f"another run is using {self.output_dir}: pid {holder['pid']} on {holder.get('host', '?')}, "
-            f"started {holder.get('started', '?')}; wait for it to finish "
-            f"(or delete {self.path} if that process is gone)"
-        )
 
-    def _clear_stale(self, holder: dict[str, Any]) -> None:
-        """Remove a dead holder's lock without ever removing a live one: move it aside, check it
-        is still the file we judged stale, and put it back if a new holder won the race."""
-        aside = self.path.with_name(f"{LOCK_NAME}.stale.{os.getpid()}")
-        try:
-            os.rename(self.path, aside)
-        except FileNotFoundError:
-            return
-        try:
-            moved = json.loads(aside.read_text(encoding="utf-8") or "{}")
-        except ValueError:
-            moved = {}
-        if moved != holder:
-            try:
-                os.link(aside, self.path)  # fails if a lock exists again; then that one holds
-            except FileExistsError:
-                pass
-            aside.unlink(missing_ok=True)
-            return
-        aside.unlink(missing_ok=True)
-        who = f"pid {holder['pid']} started {holder.get('started', '?')}" if holder else "an unfinished lock file"
-        self.cleared = f"removed a stale lock left by {who}, which is no longer running"
-        log.warning(self.cleared)
+def table_writers(tables: RunTables) -> dict[str, Writer]:
+    """The writers of a run's tables (and of the state the next run's tracking reads)."""
+    writers: dict[str, Writer] = {TOPICS_CSV: _table_writer(tables.topics, TOPICS)}
+    if tables.large is None or HEADLINES_CSV in tables.large.files:
+        writers[HEADLINES_CSV] = _table_writer(tables.headlines, HEADLINES)
+    if tables.large is not None:
+        writers[HEADLINES_PARQUET] = _parquet_writer(tables.headlines, HEADLINES)
+    if tables.rejected is not None:
+        writers[REJECTED_CSV] = _table_writer(tables.rejected, REJECTED)
+    if tables.changes is not None:
+        writers[CHANGES_CSV] = _table_writer(tables.changes, CHANGES)
+    if tables.topic_state is not None:
+        writers[STATE_FILE] = tables.topic_state.save
+    return writers
 
-    def release(self) -> None:
-        if self._held:
-            holder = self._holder()
-            if holder and holder.get("pid") == os.getpid():
-                self.path.unlink(missing_ok=True)
-            self._held = False
 
-    def __enter__(self) -> "RunLock":
-        self.acquire()
-        return self
+def large_run_entry(large: LargeRun, samples: ReviewSamples, review: "ReviewConfig") -> dict[str, Any]:
+    """run.json's `large_run`: the rows, the threshold, the files with every row, and how many
+    rows the workbook's Headlines sheet and points the maps show (null: that file is off)."""
+    workbook = samples.workbook if review.workbook else None
+    points = samples.map if review.map else None
+    return {
+        "rows": large.rows,
+        "threshold": large.threshold,
+        "files": list(large.files),
+        "workbook_rows": None if workbook is None else workbook.shown,
+        "workbook_per_topic": None if workbook is None else workbook.per_topic,
+        "map_points": None if points is None else points.shown,
+    }
 
-    def __exit__(self, *exc: object) -> None:
-        self.release()
+
+def review_file_writers(
+    tables: RunTables, review: "ReviewConfig", samples: ReviewSamples | None = None
+) -> dict[str, Writer]:
+    """The writers of the review files the settings turn on, by file name. A large run's files
+    show `samples` (computed here when not given)."""
+    if samples is None and tables.large is not None:
+        samples = review_samples(tables.headlines)
+    writers = review_writers(tables, review, MAP_HTML, samples)
+    return {REVIEW_FILES[kind]: writer for kind, writer in writers.items()}
+
+
+def _timed(name: str, writer: Writer, seconds: dict[str, float]) -> Writer:
+    def write(path: Path) -> None:
+        log.info("writing %s", name)
+        start = time.perf_counter()
+        writer(path)
+        seconds[name] = round(time.perf_counter() - start, 3)
+
+    return write
+
+
+def write_run(
+    tables: RunTables,
+    record: "RunRecord",
+    output_dir: Path,
+    output: "OutputConfig",
+    review: "ReviewConfig",
+    total_seconds: float | None = None,
+    extra: dict[str, dict[str, Any]] | None = None,
+) -> Path:
+    """Publish the run folder atomically: the tables, the review files (as `review` asks),
+    `extra` JSON files by name, and run.json last, so that it records how long the rest took.
+    A large run (see `large_run`) gets headlines.parquet, and headlines.csv only when
+    `output.headlines_csv` is true. Returns the folder's path."""
+    large = large_run(len(tables.headlines), output)
+    samples = review_samples(tables.headlines) if large is not None else None
+    if large is not None and samples is not None:  # before the review files: the workbook's Run sheet shows it
+        record.large_run = large_run_entry(large, samples, review)
+    tables = replace(tables, large=large, manifest=record.to_json())
+    named = review_file_writers(tables, review, samples)
+    writers = table_writers(tables)
+    review_seconds: dict[str, float] = {}  # each review file is timed, so run.json shows what it cost
+    writers.update({name: _timed(name, writer, review_seconds) for name, writer in named.items()})
+    for name, content in (extra or {}).items():
+        writers[name] = lambda path, content=content: write_json(content, path)  # type: ignore[misc]
+    start = time.perf_counter()
+
+    def write_manifest(path: Path) -> None:
+        seconds = {"write": round(time.perf_counter() - start, 3)}
+        if review_seconds:
+            seconds["review"] = round(sum(review_seconds.values()), 3)
+        if total_seconds is not None:
+            seconds["total"] = round(total_seconds + time.perf_counter() - start, 3)
+        record.written(seconds, review_seconds)
+        write_json(record.to_json(), path)
+
+    writers[MANIFEST] = write_manifest
+    return publish_run(output_dir, record.run_id, writers)
+
+
+# -- reading back ------------------------------------------------------------------------------
+
+
+def read_run(folder: Path | str) -> RunTables:
+    """Read a run folder's topics.csv, headlines.csv, run.json (and changes.csv and rejected.csv
+    if present) back into typed tables, text cells as they were in the input. A large run's
+    headlines are read from headlines.parquet (exact, and faster than the CSV; the only copy
+    when the run was written with `output.headlines_csv: false`)."""
+    folder = Path(folder)
+    parquet = folder / HEADLINES_PARQUET
+    headlines = parquet if parquet.is_file() else folder / HEADLINES_CSV
+    missing = [name for name in (TOPICS_CSV, headlines.name, MANIFEST) if not (folder / name).is_file()]
+    if missing:
+        raise InputError(f"{folder} is not a complete run folder: {', '.join(missing)} missing")
+    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    changes, rejected = folder / CHANGES_CSV, folder / REJECTED_CSV
+    return RunTables(
+        topics=read_table(folder / TOPICS_CSV, TOPICS),
+        headlines=read_table(headlines, HEADLINES),
+        manifest=manifest,
+        rejected=read_table(rejected, REJECTED) if rejected.is_file() else None,
+        changes=read_table(changes, CHANGES) if changes.is_file() else None,
+        large=LargeRun.from_manifest(manifest),
+    )
 
 
 # -- publishing ------------------------------------------------------------------------------

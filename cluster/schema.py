@@ -31,9 +31,9 @@ class Column:
 
 @dataclass(frozen=True)
 class Table:
-    """One output file's columns."""
+    """One output table's columns (`cluster.runs` names the file each is written to)."""
 
-    file: str
+    name: str
     columns: tuple[Column, ...]
     carries_input: bool = False  # the input's columns come first
     # what a file must hold to be read back at all; runs written before topic tracking lack
@@ -59,11 +59,11 @@ class Table:
         expected = [c.name for c in self.columns if not c.optional or c.name in columns]
         own = columns[len(columns) - len(expected) :] if self.carries_input else columns
         if own != expected:
-            raise RuntimeError(f"{self.file}: columns {columns} do not match the schema {expected}")
+            raise RuntimeError(f"the {self.name} table: columns {columns} do not match the schema {expected}")
 
 
 TOPICS = Table(
-    "topics.csv",
+    "topics",
     (
         Column("topic_id", INT),
         Column("topic_key"),
@@ -86,7 +86,7 @@ TOPICS = Table(
 )
 
 HEADLINES = Table(
-    "headlines.csv",
+    "headlines",
     (
         Column("topic_id", INT),
         Column("topic_key"),
@@ -101,7 +101,7 @@ HEADLINES = Table(
 )
 
 CHANGES = Table(
-    "changes.csv",
+    "changes",
     (
         Column("status"),
         Column("topic_key"),
@@ -116,12 +116,7 @@ CHANGES = Table(
     needed_to_read=("status",),
 )
 
-REJECTED = Table("rejected.csv", (Column("reason"),), carries_input=True)
-
-# A large run (more headline rows than output.large_run_rows) also writes the headline table as
-# Parquet: the HEADLINES columns with these types, input columns as strings, text as it was
-# (no formula guard: Parquet is read by programs, not spreadsheets).
-HEADLINES_PARQUET = "headlines.parquet"
+REJECTED = Table("rejected", (Column("reason"),), carries_input=True)
 
 # Columns the job adds to input rows: an input column of the same name would be overwritten.
 ADDED_TO_INPUT = [*HEADLINES.names, *REJECTED.names]

@@ -1,5 +1,5 @@
 """The output tables of a run, assembled from the stages' results (pure; no I/O), and
-`RunResult`, everything a run writes.
+`RunTables`, a run's results as one type.
 
 `topic_table` gives one row per topic, `headline_table` one row per accepted input row; the
 tracking stage then adds the topic keys and statuses (`track.add_tracking_columns`).
@@ -24,18 +24,68 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class RunResult:
-    """Everything a run writes."""
+class LargeRun:
+    """A run with more headline rows than `output.large_run_rows`: the workbook's Headlines sheet
+    and the maps show a per-topic sample (`cluster.review.sample`); `files` hold every row."""
 
-    run_id: str
+    rows: int
+    threshold: int
+    files: tuple[str, ...]  # the run folder's files that hold every headline row
+
+    @classmethod
+    def from_manifest(cls, manifest: dict[str, Any]) -> "LargeRun | None":
+        """run.json's entry `large_run`, when the run was large."""
+        entry = manifest.get("large_run")
+        if not isinstance(entry, dict):
+            return None
+        return cls(rows=int(entry["rows"]), threshold=int(entry["threshold"]), files=tuple(entry["files"]))
+
+
+@dataclass(frozen=True)
+class RunTables:
+    """A run's results: what the pipeline hands to the run folder, and what `read_run` gives back.
+
+    `manifest` is run.json's content (the run record as written; empty until the run is
+    written). `changes` and the `topic_key`/`status` columns come from topic tracking across
+    runs; every review file works without them and shows them when they are there.
+    """
+
     topics: pd.DataFrame
     headlines: pd.DataFrame
-    rejected: pd.DataFrame
-    manifest: dict[str, Any]
-    text_column: str
-    vectors: np.ndarray = field(repr=False)  # unique-headline embeddings, for later stages
+    manifest: dict[str, Any] = field(default_factory=dict, repr=False)
+    rejected: pd.DataFrame | None = None
     changes: pd.DataFrame | None = None  # new and faded topics since the previous run
     topic_state: "TopicState | None" = field(default=None, repr=False)  # what the next run matches against
+    text_column: str = ""  # the input's headline column; empty: the manifest's input.text_column
+    large: LargeRun | None = None  # set when the run is large: the review files show samples
+
+    def __post_init__(self) -> None:
+        if not self.text_column:
+            configured = self.manifest.get("config", {}).get("input", {}).get("text_column", "headline")
+            object.__setattr__(self, "text_column", str(configured))
+
+    @property
+    def run_id(self) -> str:
+        return str(self.manifest.get("run_id", ""))
+
+    @property
+    def has_tracking(self) -> bool:
+        return "status" in self.topics.columns or self.changes is not None
+
+
+def clustered_topics(topics: pd.DataFrame) -> pd.DataFrame:
+    """The topic rows without the unclustered row, largest first (the table's own order)."""
+    return topics[topics["topic_id"].astype(int) != UNCLUSTERED]
+
+
+def headline_order(headlines: pd.DataFrame) -> np.ndarray:
+    """Row positions sorted by topic (0, 1, …, unclustered last), then by confidence, highest
+    first; ties keep input order."""
+    topic = headlines["topic_id"].astype(int).to_numpy()
+    topic_rank = np.where(topic == UNCLUSTERED, np.iinfo(np.int64).max, topic)
+    confidence = pd.to_numeric(headlines["topic_confidence"], errors="coerce").fillna(-np.inf).to_numpy()
+    # lexsort sorts by the last key first; a stable sort keeps input order among ties
+    return np.lexsort((np.arange(len(headlines)), -confidence, topic_rank))
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Topic tracking across runs: stable topic keys (T0001, T0002, …) and what changed.
 
-Each run saves what the next one needs in `topic_centroids.npz`: per topic its key, size, label,
-keywords and centroid, and per distinct headline a hash of its text and its topic. The next run
+Each run saves what the next one needs in its run folder (`cluster.runs.STATE_FILE`): per topic
+its key, size, label, keywords and centroid, and per distinct headline a hash of its text and
+its topic. The next run
 scores every (previous topic, current topic) pair
 
     similarity = (1 - keyword_weight) · cosine(centroids) + keyword_weight · Jaccard(keywords)
@@ -33,7 +34,6 @@ from cluster.schema import CHANGES
 
 log = logging.getLogger(__name__)
 
-STATE_FILE = "topic_centroids.npz"
 NEW, CONTINUING, GROWING, SHRINKING, FADED = "new", "continuing", "growing", "shrinking", "faded"
 
 

@@ -38,7 +38,7 @@ def test_a_config_error_is_one_line_and_exit_code_2(tmp_path):
 
 
 def test_a_locked_output_folder_is_exit_code_3(tmp_path):
-    from cluster.runs import RunLock
+    from cluster.lock import RunLock
 
     with RunLock(tmp_path):
         result = CliRunner().invoke(app, ["run", "--input", str(EXAMPLE_INPUT), "-o", str(tmp_path)])

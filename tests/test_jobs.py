@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cluster import InputError, RunLocked, evaluate_week, run_week
-from cluster.runs import RunLock
+from cluster.lock import RunLock
 
 from conftest import EXAMPLE_CONFIG, EXAMPLE_INPUT
 

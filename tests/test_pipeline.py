@@ -40,10 +40,11 @@ def test_prepare_input_refuses_a_column_the_job_would_overwrite(tmp_path):
 
 def test_run_gives_tables_that_fit_the_schema_and_times_every_stage(example_run, example_cache):
     plan = plan_week(EXAMPLE_CONFIG, overrides=[f"cache.dir={example_cache}", "tracking.previous=none"])
-    result = run(plan.config, prepare_input(plan.config, plan.window), plan.run_id, progress=False)
-    for frame, table in ((result.topics, TOPICS), (result.headlines, HEADLINES), (result.rejected, REJECTED)):
+    tables, record = run(plan.config, prepare_input(plan.config, plan.window), plan.run_id, progress=False)
+    for frame, table in ((tables.topics, TOPICS), (tables.headlines, HEADLINES), (tables.rejected, REJECTED)):
         table.check(frame)
-    CHANGES.check(result.changes)
-    assert set(result.manifest["seconds"]) >= {"read_clean", "embed", "reduce", "cluster", "label", "tables", "track"}
-    assert result.manifest["cache"]["reduction"] == "hit" and result.manifest["resolved"]["device"] is None
-    assert result.run_id == plan.run_id and result.text_column == "headline"
+    CHANGES.check(tables.changes)
+    manifest = record.to_json()
+    assert set(manifest["seconds"]) >= {"read_clean", "embed", "reduce", "cluster", "label", "tables", "track"}
+    assert manifest["cache"]["reduction"] == "hit" and manifest["resolved"]["device"] is None
+    assert manifest["run_id"] == plan.run_id and tables.text_column == "headline"

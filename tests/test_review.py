@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -13,11 +14,11 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from cluster.config import ReviewConfig
-from cluster.review import ReviewTables, read_run, review_files, review_writers
+from cluster.config import OutputConfig, ReviewConfig
+from cluster.record import RunRecord
 from cluster.review.report import render_report
-from cluster.tables import RunResult
-from cluster.write import write_run
+from cluster.runs import read_run, review_file_writers, review_files, write_run
+from cluster.tables import RunTables
 
 from conftest import CRAFTED_HEADLINES, read_output
 
@@ -69,17 +70,17 @@ def test_every_run_writes_the_review_files_and_times_them(example_run):
     assert manifest["seconds"]["review"] <= manifest["seconds"]["write"] <= manifest["seconds"]["total"]
 
 
-def result_from(tables: ReviewTables, run_id: str, headlines: pd.DataFrame | None = None) -> RunResult:
-    """A run's result rebuilt from its folder's tables."""
+def write_again(tables: RunTables, run_id: str, folder: Path, review: ReviewConfig, headlines=None) -> Path:
+    """A run folder written again from a run's tables read back, under another run id."""
     headlines = tables.headlines if headlines is None else headlines
-    rejected = pd.DataFrame({"headline": [], "reason": []})
-    return RunResult(run_id, tables.topics, headlines, rejected, tables.manifest, tables.text_column, np.zeros((1, 1)))
+    record = RunRecord.from_json({**tables.manifest, "run_id": run_id})
+    return write_run(replace(tables, headlines=headlines, changes=None), record, folder, OutputConfig(), review)
 
 
 def test_config_switches_turn_review_files_off(example_run, tmp_path):
     """write_run honours the review settings; the tables are the real run's, read back."""
     tables = read_run(example_run.folder)
-    folder = write_run(result_from(tables, "switched"), tmp_path, ReviewConfig(workbook=False, map=True, report=False))
+    folder = write_again(tables, "switched", tmp_path, ReviewConfig(workbook=False, map=True, report=False))
     assert sorted(p.name for p in folder.iterdir()) == sorted(
         ["headlines.csv", "rejected.csv", "run.json", "topic_map.html", "topic_map.png", "topics.csv"]
     )
@@ -90,7 +91,7 @@ def test_a_failing_review_writer_leaves_no_run_folder(example_run, tmp_path):
     tables = read_run(example_run.folder)
     broken = tables.headlines.assign(map_x="nowhere")  # the map cannot be drawn without coordinates
     with pytest.raises(ValueError):
-        write_run(result_from(tables, "broken", broken), tmp_path, ReviewConfig())
+        write_again(tables, "broken", tmp_path, ReviewConfig(), broken)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -98,7 +99,7 @@ def test_review_files_are_the_same_bytes_for_the_same_tables(example_run, tmp_pa
     tables = read_run(example_run.folder)
     for attempt in ("one", "two"):
         (tmp_path / attempt).mkdir()
-        for name, writer in review_writers(tables, ReviewConfig()).items():
+        for name, writer in review_file_writers(tables, ReviewConfig()).items():
             writer(tmp_path / attempt / name)
     for name in REVIEW_FILES:
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name
@@ -255,7 +256,7 @@ def test_report_shows_the_week(example_run):
     assert "What changed since the previous run" in text
 
 
-def _with_tracking(tables: ReviewTables) -> ReviewTables:
+def _with_tracking(tables: RunTables) -> RunTables:
     """The real run's tables with crafted tracking columns (every status, a faded topic whose
     label looks like a formula and holds HTML), to check every status is shown and escaped."""
     topics = tables.topics.copy()
@@ -272,12 +273,12 @@ def _with_tracking(tables: ReviewTables) -> ReviewTables:
             "previous_size": pd.array([41, None], dtype="Int64"),
         }
     )
-    return ReviewTables(topics, tables.headlines, tables.manifest, changes)
+    return RunTables(topics, tables.headlines, tables.manifest, changes=changes)
 
 
 def test_tracking_columns_show_in_workbook_and_report(example_run, tmp_path):
     tables = _with_tracking(read_run(example_run.folder))
-    for name, writer in review_writers(tables, ReviewConfig()).items():
+    for name, writer in review_file_writers(tables, ReviewConfig()).items():
         writer(tmp_path / name)
     book = load_workbook(tmp_path / "topics.xlsx")
     assert book.sheetnames == ["Topics", "Headlines", "Changes", "Run"]
@@ -357,7 +358,7 @@ def test_report_keeps_each_change_heading_with_its_list():
             "previous_size": pd.array([7], dtype="Int64"),
         }
     )
-    html = render_report(ReviewTables(topics, pd.DataFrame(), {"run_id": "grid"}, changes))
+    html = render_report(RunTables(topics, pd.DataFrame(), {"run_id": "grid"}, changes=changes))
     parser = GridItems()
     parser.feed(html)
     cells = [item["children"] for item in parser.items]
@@ -374,7 +375,7 @@ def test_report_escapes_every_text(example_run):
     topics.loc[0, "label"] = "<script>alert(1)</script>"
     topics.loc[0, "representative_1"] = '=HYPERLINK("http://evil.example","click")'
     topics.loc[0, "keywords"] = "a&b; <i>"
-    html = render_report(ReviewTables(topics, tables.headlines, tables.manifest))
+    html = render_report(RunTables(topics, tables.headlines, tables.manifest))
     assert "<script" not in html.lower()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "=HYPERLINK(&quot;http://evil.example&quot;,&quot;click&quot;)" in html

@@ -12,10 +12,11 @@ import time
 import numpy as np
 import pytest
 
-from cluster.config import load_config
+from cluster.config_files import load_config
 from cluster.errors import ConfigError, RunLocked
-from cluster.runs import LOCK_NAME, RunLock, find_previous_run, prune_runs, publish_run, run_fingerprint
-from cluster.track import STATE_FILE, TopicState, text_hashes
+from cluster.lock import LOCK_NAME, RunLock
+from cluster.runs import STATE_FILE, find_previous_run, prune_runs, publish_run, run_fingerprint
+from cluster.track import TopicState, text_hashes
 
 
 def dead_pid() -> int:
@@ -65,6 +66,21 @@ def test_an_empty_lock_file_is_stale_only_once_it_is_old(tmp_path):
 def make_run(folder, name, finished):
     (folder / name).mkdir()
     (folder / name / "run.json").write_text(json.dumps({"run_id": name, "finished_at": finished}))
+
+
+def test_a_lock_that_cannot_be_written_is_removed_so_it_blocks_no_later_run(tmp_path, monkeypatch):
+    import cluster.lock
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(cluster.lock.json, "dump", disk_full)
+        with pytest.raises(ConfigError, match="cannot write the lock file .*No space left on device"):
+            RunLock(tmp_path).acquire()
+    assert not (tmp_path / LOCK_NAME).exists(), "an empty lock file would hold every later run off"
+    with RunLock(tmp_path):  # the next run, once there is room, takes the folder at once
+        assert json.loads((tmp_path / LOCK_NAME).read_text())["pid"] == os.getpid()
 
 
 def test_retention_never_deletes_the_latest_target(tmp_path):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -18,28 +19,26 @@ from PIL import Image
 
 import cluster.review.sample as sampling
 from cluster.config import Config, ReviewConfig
-from cluster.review import read_run, review_writers
+from cluster.formats import write_parquet
+from cluster.record import RunRecord
 from cluster.review.sample import map_sample, spread, workbook_sample
-from cluster.review.tables import ReviewTables
-from cluster.schema import HEADLINES, HEADLINES_PARQUET, read_table
-from cluster.tables import RunResult
-from cluster.write import write_parquet, write_run
+from cluster.runs import HEADLINES_CSV, HEADLINES_PARQUET, read_run, review_file_writers, write_run
+from cluster.schema import HEADLINES, read_table
+from cluster.tables import RunTables
 
 REVIEW_FILES = ["report.html", "topic_map.html", "topic_map.png", "topics.xlsx"]
 THRESHOLD = 20
 
 
-def result_with_output(tables: ReviewTables, run_id: str, **output: object) -> RunResult:
-    """The example run's tables as a run result whose config's output section is changed."""
+def write_with_output(tables: RunTables, run_id: str, folder: Path, **output: object) -> Path:
+    """The example run's tables written again under `run_id`, with the config's output section changed."""
     cfg = Config.model_validate(tables.manifest["config"])
     cfg = cfg.model_copy(update={"output": cfg.output.model_copy(update=output)})
     manifest = {**tables.manifest, "run_id": run_id, "config": cfg.model_dump(mode="json")}
     manifest.pop("large_run", None)
     rejected = pd.DataFrame({"headline": [], "reason": []})
-    text = tables.text_column
-    return RunResult(
-        run_id, tables.topics, tables.headlines, rejected, manifest, text, np.zeros((1, 1)), tables.changes
-    )
+    again = RunTables(tables.topics, tables.headlines, rejected=rejected, changes=tables.changes)
+    return write_run(again, RunRecord.from_json(manifest), folder, cfg.output, ReviewConfig())
 
 
 @pytest.fixture
@@ -51,13 +50,13 @@ def small_caps(monkeypatch):
 
 
 @pytest.fixture
-def example_tables(example_run) -> ReviewTables:
+def example_tables(example_run) -> RunTables:
     return read_run(example_run.folder)
 
 
 @pytest.fixture
 def large_folder(example_tables, small_caps, tmp_path) -> Path:
-    return write_run(result_with_output(example_tables, "large", large_run_rows=THRESHOLD), tmp_path, ReviewConfig())
+    return write_with_output(example_tables, "large", tmp_path, large_run_rows=THRESHOLD)
 
 
 def html_payload(path: Path) -> dict:
@@ -71,8 +70,8 @@ def html_payload(path: Path) -> dict:
 
 def test_a_large_run_writes_every_headline_to_parquet_with_the_schema_types(large_folder, example_tables):
     names = {p.name for p in large_folder.iterdir()}
-    assert {HEADLINES_PARQUET, HEADLINES.file, *REVIEW_FILES} <= names
-    from_csv = read_table(large_folder / HEADLINES.file, HEADLINES)
+    assert {HEADLINES_PARQUET, HEADLINES_CSV, *REVIEW_FILES} <= names
+    from_csv = read_table(large_folder / HEADLINES_CSV, HEADLINES)
     from_parquet = read_table(large_folder / HEADLINES_PARQUET, HEADLINES)
     assert len(from_parquet) == len(example_tables.headlines) > THRESHOLD
     assert list(from_parquet.columns) == list(from_csv.columns)
@@ -94,12 +93,9 @@ def test_parquet_is_the_same_bytes_for_the_same_table(example_tables, tmp_path):
     assert (tmp_path / "one.parquet").read_bytes() == (tmp_path / "two.parquet").read_bytes()
     # and the same through a whole run folder, written twice
     folders = [
-        write_run(
-            result_with_output(example_tables, "again", large_run_rows=THRESHOLD), tmp_path / name, ReviewConfig()
-        )
-        for name in ("a", "b")
+        write_with_output(example_tables, "again", tmp_path / name, large_run_rows=THRESHOLD) for name in ("a", "b")
     ]
-    for name in (HEADLINES_PARQUET, HEADLINES.file, *REVIEW_FILES):
+    for name in (HEADLINES_PARQUET, HEADLINES_CSV, *REVIEW_FILES):
         assert (folders[0] / name).read_bytes() == (folders[1] / name).read_bytes(), name
 
 
@@ -155,7 +151,7 @@ def test_a_large_run_workbook_shows_the_most_representative_rows_and_says_so(lar
     assert manifest["large_run"] == {
         "rows": total,
         "threshold": THRESHOLD,
-        "files": [HEADLINES_PARQUET, HEADLINES.file],
+        "files": [HEADLINES_PARQUET, HEADLINES_CSV],
         "workbook_rows": len(body),
         "workbook_per_topic": 5,
         "map_points": 120,
@@ -177,10 +173,15 @@ def test_a_large_run_map_shows_a_per_topic_sample_and_says_how_many(large_folder
     assert sum(t["size"] for t in payload["topics"]) == topics.loc[topics["topic_id"] >= 0, "size"].sum()
     unclustered = {-1} if (example_tables.headlines["topic_id"] == -1).any() else set()
     assert set(payload["t"]) == set(range(len(payload["topics"]))) | unclustered, "every topic has points"
-    # the points are the sample's rows, in input order
-    rows = map_sample(example_tables.headlines).rows
-    assert np.all(np.diff(rows) > 0)
-    assert payload["h"] == example_tables.headlines[example_tables.text_column].iloc[rows].tolist()
+    # every point is a row of the table, with that row's topic, in input order, none twice
+    ids = [topic["id"] for topic in payload["topics"]]
+    points = [(text, ids[t] if t >= 0 else -1) for text, t in zip(payload["h"], payload["t"])]
+    table = example_tables.headlines
+    rows = iter(zip(table[example_tables.text_column].tolist(), table["topic_id"].tolist()))
+    assert all(point in rows for point in points), "a subsequence of the table's rows"
+    # each topic keeps MAP_MIN_PER_TOPIC (3 here) points, or all its rows when it has fewer
+    shown = Counter(topic for _, topic in points)
+    assert all(shown[topic] >= min(3, size) for topic, size in table["topic_id"].value_counts().items())
     with Image.open(large_folder / "topic_map.png") as image:
         assert image.size == (1800, 1350) and image.text.get("Description") == said
     report = (large_folder / "report.html").read_text(encoding="utf-8")
@@ -190,7 +191,7 @@ def test_a_large_run_map_shows_a_per_topic_sample_and_says_how_many(large_folder
 def test_review_files_read_back_from_a_large_run_are_the_same_bytes(large_folder, tmp_path):
     tables = read_run(large_folder)
     assert tables.large is not None and tables.large.threshold == THRESHOLD
-    for name, writer in review_writers(tables, ReviewConfig()).items():
+    for name, writer in review_file_writers(tables, ReviewConfig()).items():
         writer(tmp_path / name)
         assert (tmp_path / name).read_bytes() == (large_folder / name).read_bytes(), name
 
@@ -199,10 +200,9 @@ def test_review_files_read_back_from_a_large_run_are_the_same_bytes(large_folder
 
 
 def test_headlines_csv_false_writes_parquet_alone_and_read_run_reads_it(example_tables, small_caps, tmp_path):
-    result = result_with_output(example_tables, "parquet-only", large_run_rows=THRESHOLD, headlines_csv=False)
-    folder = write_run(result, tmp_path, ReviewConfig())
+    folder = write_with_output(example_tables, "parquet-only", tmp_path, large_run_rows=THRESHOLD, headlines_csv=False)
     names = {p.name for p in folder.iterdir()}
-    assert HEADLINES_PARQUET in names and HEADLINES.file not in names
+    assert HEADLINES_PARQUET in names and HEADLINES_CSV not in names
     assert json.loads((folder / "run.json").read_text())["large_run"]["files"] == [HEADLINES_PARQUET]
     note = load_workbook(folder / "topics.xlsx")["Headlines"]["A1"].value
     assert note.endswith("every row is in headlines.parquet")
@@ -217,13 +217,12 @@ def test_below_the_threshold_nothing_changes(example_run, example_tables, tmp_pa
     same tables; every headline in the sheet and on the map, and no large_run in run.json."""
     expected = sorted(p.name for p in example_run.folder.iterdir() if p.name != "topic_centroids.npz")
     (tmp_path / "direct").mkdir()
-    for file, writer in review_writers(example_tables, ReviewConfig()).items():
+    for file, writer in review_file_writers(example_tables, ReviewConfig()).items():
         writer(tmp_path / "direct" / file)
     for name, output in (("default", {}), ("csv-off", {"large_run_rows": 10**6, "headlines_csv": False})):
-        result = result_with_output(example_tables, "first", **output)
-        folder = write_run(result, tmp_path / name, ReviewConfig())
+        folder = write_with_output(example_tables, "first", tmp_path / name, **output)
         assert sorted(p.name for p in folder.iterdir()) == expected  # tracking state aside: not rebuilt here
-        for file in (HEADLINES.file, "topics.csv", "changes.csv"):
+        for file in (HEADLINES_CSV, "topics.csv", "changes.csv"):
             assert (example_run.folder / file).read_bytes() == (folder / file).read_bytes(), (name, file)
         for file in REVIEW_FILES:
             if name == "default" or file != "topics.xlsx":  # its Run sheet lists the changed settings
@@ -238,9 +237,9 @@ def test_below_the_threshold_nothing_changes(example_run, example_tables, tmp_pa
 
 def test_exactly_the_threshold_is_not_large(example_tables, tmp_path):
     rows = len(example_tables.headlines)
-    folder = write_run(result_with_output(example_tables, "edge", large_run_rows=rows), tmp_path, ReviewConfig())
+    folder = write_with_output(example_tables, "edge", tmp_path, large_run_rows=rows)
     assert not (folder / HEADLINES_PARQUET).exists()
-    folder = write_run(result_with_output(example_tables, "over", large_run_rows=rows - 1), tmp_path, ReviewConfig())
+    folder = write_with_output(example_tables, "over", tmp_path, large_run_rows=rows - 1)
     assert (folder / HEADLINES_PARQUET).exists()
 
 
@@ -281,11 +280,18 @@ def test_map_sample_is_proportional_capped_in_input_order_and_keeps_every_topic(
     shown = headlines["topic_id"].iloc[sample.rows].value_counts().to_dict()
     assert shown[3] == 4 and shown[4] >= 10, "small topics keep their guaranteed points"
     assert shown[0] > shown[1] > shown[-1] > shown[2], "otherwise in proportion to size"
-    # 10 guaranteed each (4 for topic 3), the other 446 points in proportion to the rows left
-    assert shown[0] == pytest.approx(10 + 446 * 4990 / 8290, abs=1)
     assert np.array_equal(sample.rows, map_sample(headlines, max_points=500, min_per_topic=10).rows)
     everything = map_sample(headlines, max_points=10**6)
     assert everything.shown == everything.total
+
+
+def test_map_sample_of_a_small_table_worked_by_hand():
+    """12 rows, at most 8 points, at least 2 a topic: topics 1 and 2 and the unclustered row keep
+    every row (2, 1 and 1 points), and topic 0 takes the other 4, every second of its 8 rows."""
+    topics = [0, 1, 0, 0, -1, 0, 0, 1, 0, 0, 2, 0]  # topic 0 on rows 0, 2, 3, 5, 6, 8, 9, 11
+    sample = map_sample(pd.DataFrame({"topic_id": topics}), max_points=8, min_per_topic=2)
+    assert sample.rows.tolist() == [0, 1, 3, 4, 6, 7, 9, 10]
+    assert (sample.shown, sample.total, sample.per_topic) == (8, 12, 2)
 
 
 def test_map_sample_with_more_topics_than_points_stays_under_the_cap():

@@ -148,7 +148,7 @@ def test_bad_week_or_run_date_is_one_clear_line(tmp_path, flags, message):
 HOLD_LOCK = """
 import sys, time
 from pathlib import Path
-from cluster.runs import RunLock
+from cluster.lock import RunLock
 RunLock(Path(sys.argv[1])).acquire()
 print("held", flush=True)
 time.sleep(600)

@@ -15,7 +15,14 @@ from pathlib import Path
 import numpy as np
 
 from cluster.store import Cache, default_cache_dir
-from cluster.store.embeddings import DATABASE, EmbeddingStore, check_sqlite_file, row_id, text_key
+from cluster.store.embeddings import (
+    DATABASE,
+    EmbeddingStore,
+    check_sqlite_file,
+    fingerprint_folder,
+    row_id,
+    text_key,
+)
 from cluster.store.reductions import ReductionStore, load_arrays, prune_arrays, save_arrays
 
 MODEL = "model-key"
@@ -218,3 +225,51 @@ def test_the_cache_closes_its_database_on_the_way_out_even_after_an_error(tmp_pa
         pass
     assert cache.embeddings._conn is None
     assert cache.report()["stored"] == 1
+
+
+class _FailingConnection:
+    """A connection whose statements fail as on a disk that hiccups; everything else is the real one's."""
+
+    def __init__(self, real: sqlite3.Connection) -> None:
+        self.real = real
+
+    def execute(self, *args, **kwargs):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+
+def test_a_passing_disk_io_error_keeps_the_database_where_it_is(tmp_path, caplog):
+    from cluster.store.cached import cached_rows
+
+    texts, vectors = filled_cache(tmp_path)
+    before = (tmp_path / DATABASE).stat().st_size
+    with Cache(tmp_path) as cache:
+        cache.embeddings._conn = _FailingConnection(cache.embeddings._conn)
+        with caplog.at_level(logging.WARNING):
+            rows = cached_rows(cache, MODEL, texts[:3], lambda missing: np.ones((len(missing), 8), dtype=np.float32))
+        assert rows.tolist() == np.ones((3, 8)).tolist(), "the run goes on without the cache: all computed"
+        assert "disk I/O error" in caplog.text and not cache.stats.recovered
+        model = tmp_path / "model"
+        model.mkdir()
+        (model / "weights.bin").write_bytes(b"a" * 100)
+        assert cache.embeddings.folder_fingerprint(model) == fingerprint_folder(model), "it does not need the store"
+        cache.embeddings._conn = cache.embeddings._conn.real
+    assert not list(tmp_path.glob(f"{DATABASE}.damaged-*")), "nothing was moved aside"
+    assert (tmp_path / DATABASE).stat().st_size >= before
+    with EmbeddingStore(tmp_path) as store:
+        found, hit = store.lookup(MODEL, texts)
+    assert hit.all() and found.tobytes() == vectors.tobytes(), "every row is still there"
+
+
+def test_an_io_error_on_a_truncated_file_is_damage(tmp_path):
+    from cluster.store.embeddings import is_damage
+
+    filled_cache(tmp_path)
+    error = sqlite3.OperationalError("disk I/O error")
+    assert not is_damage(error, tmp_path / DATABASE), "a sound file: a passing error"
+    with open(tmp_path / DATABASE, "r+b") as handle:
+        handle.truncate((tmp_path / DATABASE).stat().st_size // 2)
+    assert is_damage(error, tmp_path / DATABASE), "SQLite reads past the end of a truncated file as an I/O error"
+    assert is_damage(sqlite3.DatabaseError("database disk image is malformed"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from cluster.clean import CLEAN_TEXT, PreparedInput, deduplicate
 from cluster.clustering import Assignment
@@ -28,15 +29,18 @@ def prepared_rows() -> PreparedInput:
 
 
 def test_fit_and_tables_count_duplicates_as_rows():
+    """Topic 0 holds "Fed holds" twice and "Stocks up" once, at right angles. Counted as rows, its
+    centroid is (2, 1)/√5: the rows' similarities to it are 2/√5 (twice) and 1/√5, and its cohesion
+    (2·2/√5 + 1/√5)/3 = √5/3 ≈ 0.745. Counted once per text it would be (1, 1)/√2 and 0.707."""
     prepared = prepared_rows()
-    vectors = np.array([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]])
+    vectors = np.array([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]])
     assignment = Assignment(np.array([0, 0, -1]), np.array(["hdbscan", "hdbscan", "none"], dtype=object))
     weights = prepared.unique.counts.astype(float)  # "Fed holds" twice
     fit = topic_fit(vectors, assignment.labels, weights)
-    centroid = (2 * vectors[0] + vectors[1]) / np.linalg.norm(2 * vectors[0] + vectors[1])
-    np.testing.assert_allclose(fit.centroids[0], centroid)
-    assert np.isnan(fit.similarity[2])
-    assert fit.cohesion[0] == np.average([vectors[0] @ centroid, vectors[1] @ centroid], weights=[2, 1])
+    np.testing.assert_allclose(fit.centroids[0], [0.894427, 0.447214], atol=1e-6)
+    np.testing.assert_allclose(fit.similarity[:2], [0.894427, 0.447214], atol=1e-6)
+    assert np.isnan(fit.similarity[2]), "the unclustered headline has no topic to be similar to"
+    assert fit.cohesion[0] == pytest.approx(0.745356, abs=1e-6)
     descriptions = {
         0: TopicDescription(0, "Fed", ["fed"], ["Fed holds"]),
         -1: TopicDescription(-1, "Unclustered", [], []),
@@ -45,6 +49,7 @@ def test_fit_and_tables_count_duplicates_as_rows():
     HEADLINES.check(headlines.assign(topic_key="")[[*prepared.input_columns, *HEADLINES.names]])
     assert headlines["topic_id"].tolist() == [0, 0, 0, -1]
     assert headlines["topic_label"].tolist() == ["Fed", "Fed", "Fed", "Unclustered"]
+    np.testing.assert_array_equal(headlines["topic_confidence"], [0.8944, 0.8944, 0.4472, np.nan])
     topics = topic_table(prepared, headlines["topic_id"].to_numpy(), descriptions, fit.cohesion, InputConfig())
     assert topics["topic_id"].tolist() == [0, -1] and topics["size"].tolist() == [3, 1]
     assert topics.loc[0, "representative_1"] == "Fed holds" and topics.loc[0, "representative_2"] == ""

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from cluster.config import TrackingConfig
+from cluster.runs import STATE_FILE
 from cluster.track import (
-    STATE_FILE,
     PreviousRun,
     TopicState,
     match_topics,

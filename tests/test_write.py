@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
 import pandas as pd
 import pytest
 
-from cluster.config import ReviewConfig
-from cluster.review import read_run
-from cluster.tables import RunResult
-from cluster.write import spreadsheet_safe, write_csv, write_run
+from cluster.config import OutputConfig, ReviewConfig
+from cluster.formats import spreadsheet_safe, write_csv
+from cluster.record import RunRecord
+from cluster.runs import read_run, write_run
+from cluster.tables import RunTables
+
+OFF = ReviewConfig(workbook=False, map=False, report=False)
 
 
 @pytest.mark.parametrize(
@@ -61,14 +63,16 @@ def result_with_formula_like_text():
             "keywords": ["+44; dial", "-minus"],
         }
     )  # fmt: skip
-    manifest = {"run_id": "r", "seconds": {}, "config": {}}
-    return RunResult("r", topics, headlines, pd.DataFrame({"headline": [], "reason": []}), manifest, "headline",
-                     np.zeros((2, 2)), changes)  # fmt: skip
+    rejected = pd.DataFrame({"headline": [], "reason": []})
+    return RunTables(topics, headlines, rejected=rejected, changes=changes, text_column="headline")
+
+
+def record() -> RunRecord:
+    return RunRecord("r", config={}, inputs=[], window=None, counts={})
 
 
 def test_labels_representatives_and_changes_are_written_formula_safe(tmp_path):
-    off = ReviewConfig(workbook=False, map=False, report=False)
-    folder = write_run(result_with_formula_like_text(), tmp_path, off)
+    folder = write_run(result_with_formula_like_text(), record(), tmp_path, OutputConfig(), OFF)
     topics = (folder / "topics.csv").read_text(encoding="utf-8-sig")
     assert "'=SUM(A1:A9)" in topics and "'-5% drop in shares" in topics and "'@everyone" in topics
     assert "'+44; dial" in topics and "'=old()" in topics
@@ -83,6 +87,6 @@ def test_labels_representatives_and_changes_are_written_formula_safe(tmp_path):
 def test_a_table_that_drifts_from_its_schema_is_never_written(tmp_path):
     result = result_with_formula_like_text()
     drifted = dataclasses.replace(result, topics=result.topics.drop(columns=["cohesion"]))
-    with pytest.raises(RuntimeError, match="topics.csv: columns"):
-        write_run(drifted, tmp_path, ReviewConfig(workbook=False, map=False, report=False))
+    with pytest.raises(RuntimeError, match="the topics table: columns"):
+        write_run(drifted, record(), tmp_path, OutputConfig(), OFF)
     assert list(tmp_path.iterdir()) == []

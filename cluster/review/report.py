@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from cluster import __version__
 from cluster.review.pages import fill, read_template
-from cluster.review.tables import ReviewTables, clustered_topics
+from cluster.tables import RunTables, clustered_topics
+
+if TYPE_CHECKING:
+    from cluster.review.sample import Sample
 
 # Tracking statuses shown as their own sections, in this order, with their headings.
 CHANGE_SECTIONS = [("new", "New topics"), ("growing", "Growing topics"), ("faded", "Faded since the previous run")]
@@ -34,7 +37,7 @@ def _share(value: Any) -> str:
     return f"{float(value):.1%}"
 
 
-def _facts(tables: ReviewTables) -> list[tuple[str, str]]:
+def _facts(tables: RunTables) -> list[tuple[str, str]]:
     manifest = tables.manifest
     counts = manifest.get("counts", {})
     window = manifest.get("window") or {}
@@ -76,7 +79,7 @@ def _topic_card(row: pd.Series) -> str:
     )
 
 
-def _change_rows(tables: ReviewTables, status: str) -> pd.DataFrame:
+def _change_rows(tables: RunTables, status: str) -> pd.DataFrame:
     """Topics with a tracking status: new and growing ones from this run's topic table, faded
     ones (which exist only in the previous run) from the changes table."""
     if status in {"new", "growing"} and "status" in tables.topics.columns:
@@ -99,7 +102,7 @@ def _change_list(rows: pd.DataFrame) -> str:
     return f"<ul>{''.join(items)}</ul>" if items else '<p class="none">None.</p>'
 
 
-def _changes(tables: ReviewTables) -> str:
+def _changes(tables: RunTables) -> str:
     """The tracking section: one grid cell per status, its heading and its list together."""
     parts = [
         f'<section class="change"><h3>{heading}</h3>{_change_list(_change_rows(tables, status))}</section>'
@@ -108,8 +111,11 @@ def _changes(tables: ReviewTables) -> str:
     return f'<h2>What changed since the previous run</h2><div class="changes">{"".join(parts)}</div>'
 
 
-def render_report(tables: ReviewTables, n_topics: int = 20, map_link: str | None = "topic_map.html") -> str:
-    """The report as one HTML string."""
+def render_report(
+    tables: RunTables, n_topics: int = 20, map_link: str | None = None, map_sample: "Sample | None" = None
+) -> str:
+    """The report as one HTML string; `map_link` is the HTML map's file name (None: no map),
+    whose points are `map_sample` on a large run."""
     title = f"Topics of the week · run {tables.run_id}"
     facts = "".join(f"<div><dt>{label}</dt><dd>{value}</dd></div>" for label, value in _facts(tables))
     topics = clustered_topics(tables.topics)
@@ -119,7 +125,7 @@ def render_report(tables: ReviewTables, n_topics: int = 20, map_link: str | None
     smaller = len(topics) - len(largest)
     more = f"<p>{smaller:,} smaller topics are in topics.xlsx and topics.csv.</p>" if smaller > 0 else ""
     changes = _changes(tables) if tables.has_tracking else ""
-    sample = tables.map_sample if map_link else None
+    sample = map_sample if map_link else None
     points = (
         f"{sample.shown:,} of {sample.total:,} headlines, sampled per topic"
         if sample is not None and sample.shown < sample.total
@@ -147,6 +153,8 @@ def render_report(tables: ReviewTables, n_topics: int = 20, map_link: str | None
     )
 
 
-def write_report(tables: ReviewTables, path: Path, n_topics: int = 20, map_link: str | None = "topic_map.html") -> None:
+def write_report(
+    tables: RunTables, path: Path, n_topics: int = 20, map_link: str | None = None, map_sample: "Sample | None" = None
+) -> None:
     """Write report.html."""
-    path.write_text(render_report(tables, n_topics, map_link), encoding="utf-8", newline="\n")
+    path.write_text(render_report(tables, n_topics, map_link, map_sample), encoding="utf-8", newline="\n")

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cluster.review.tables import UNCLUSTERED, headline_order
+from cluster.clustering import UNCLUSTERED
+from cluster.tables import headline_order
 
 WORKBOOK_PER_TOPIC = 100
 WORKBOOK_MAX_ROWS = 200_000  # far below Excel's 1,048,576 rows a sheet
@@ -96,3 +97,16 @@ def map_sample(headlines: pd.DataFrame, max_points: int | None = None, min_per_t
     chosen = [order[start + spread(size, take)] for start, size, take in zip(starts, sizes, quota.tolist())]
     rows = np.sort(np.concatenate(chosen))
     return Sample(rows=rows, total=total, per_topic=guaranteed)
+
+
+@dataclass(frozen=True)
+class ReviewSamples:
+    """What a large run's review files show: the workbook's Headlines sheet and the maps' points."""
+
+    workbook: Sample
+    map: Sample
+
+
+def review_samples(headlines: pd.DataFrame) -> ReviewSamples:
+    """Both samples of a large run's headline table, drawn once for every review file."""
+    return ReviewSamples(workbook=workbook_sample(headlines), map=map_sample(headlines))

@@ -17,13 +17,17 @@ import html
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from cluster.clustering import UNCLUSTERED
 from cluster.review.pages import fill, read_template
-from cluster.review.tables import UNCLUSTERED, ReviewTables, clustered_topics
+from cluster.tables import RunTables, clustered_topics
+
+if TYPE_CHECKING:
+    from cluster.review.sample import Sample
 
 # Distinct colours, cycled by topic id; grey is kept for unclustered headlines.
 PALETTE = [
@@ -94,8 +98,9 @@ def _medians(groups: np.ndarray, values: np.ndarray) -> dict[int, float]:
     return dict(zip(keys[starts].tolist(), middle.tolist()))
 
 
-def build_map_data(tables: ReviewTables, n_labels: int = 40) -> MapData:
-    """Points, colours and label positions from the headline and topic tables."""
+def build_map_data(tables: RunTables, n_labels: int = 40, sample: "Sample | None" = None) -> MapData:
+    """Points, colours and label positions from the headline and topic tables; a large run
+    draws the points of `sample` only."""
     headlines = tables.headlines
     x = headlines["map_x"].to_numpy(dtype=float)
     y = headlines["map_y"].to_numpy(dtype=float)
@@ -132,7 +137,7 @@ def build_map_data(tables: ReviewTables, n_labels: int = 40) -> MapData:
         f"{f' · {when}' if when else ''}"
     )
     text = headlines[tables.text_column]
-    sample, note = tables.map_sample, ""
+    note = ""
     if sample is not None and sample.shown < sample.total:  # a large run: draw the sample's points only
         x, y, topic_index, text = x[sample.rows], y[sample.rows], topic_index[sample.rows], text.iloc[sample.rows]
         note = map_sample_note(sample.shown, sample.total)

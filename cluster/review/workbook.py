@@ -17,13 +17,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from cluster.review.tables import UNCLUSTERED, ReviewTables, headline_order
+from cluster.clustering import UNCLUSTERED
 from cluster.schema import FORMULA_TRIGGERS
+from cluster.tables import RunTables, headline_order
 
 if TYPE_CHECKING:
     from xlsxwriter.format import Format
     from xlsxwriter.workbook import Workbook
     from xlsxwriter.worksheet import Worksheet
+
+    from cluster.review.sample import Sample
 
 MAX_WIDTH = 60  # characters; longer text wraps
 MIN_WIDTH = 6
@@ -143,10 +146,9 @@ class _SheetWriter:
                 sheet.write_number(row, col, value, style)
 
 
-def _headlines_sheet(tables: ReviewTables) -> pd.DataFrame:
+def _headlines_sheet(tables: RunTables, sample: "Sample | None") -> pd.DataFrame:
     """Headlines sorted by topic then confidence (a large run's: the sample, in the same order);
     the reviewer's columns first."""
-    sample = tables.workbook_sample
     rows = headline_order(tables.headlines) if sample is None else sample.rows
     headlines = tables.headlines.iloc[rows]
     reviewer = ("topic_id", "topic_key", "topic_label", "topic_confidence", tables.text_column)
@@ -156,10 +158,9 @@ def _headlines_sheet(tables: ReviewTables) -> pd.DataFrame:
     return headlines[first + middle + last]
 
 
-def sample_note(tables: ReviewTables) -> str | None:
+def sample_note(tables: RunTables, sample: "Sample | None") -> str | None:
     """The first row of a large run's Headlines sheet: what it holds and where every row is;
     None when the sheet holds every row."""
-    sample = tables.workbook_sample
     if sample is None or tables.large is None or sample.shown == sample.total:
         return None
     topic = tables.headlines["topic_id"].astype(int).to_numpy()
@@ -209,8 +210,9 @@ def run_sheet(manifest: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame({"setting": [k for k, _ in rows], "value": pd.Series(values, dtype=object)})
 
 
-def write_workbook(tables: ReviewTables, path: Path) -> None:
-    """Write topics.xlsx with Topics, Headlines, Changes (when tracking is present) and Run."""
+def write_workbook(tables: RunTables, path: Path, sample: "Sample | None" = None) -> None:
+    """Write topics.xlsx with Topics, Headlines, Changes (when tracking is present) and Run; a
+    large run's Headlines sheet shows `sample`."""
     import xlsxwriter
 
     workbook = xlsxwriter.Workbook(
@@ -230,9 +232,9 @@ def write_workbook(tables: ReviewTables, path: Path) -> None:
     writer.write("Topics", tables.topics, widths={c: w for c, w in long_text.items() if c in tables.topics})
     writer.write(
         "Headlines",
-        _headlines_sheet(tables),
+        _headlines_sheet(tables, sample),
         widths={tables.text_column: MAX_WIDTH, "topic_label": 36},
-        note=sample_note(tables),
+        note=sample_note(tables, sample),
     )
     if tables.changes is not None:
         writer.write("Changes", tables.changes)

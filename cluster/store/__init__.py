@@ -1,8 +1,8 @@
 """The on-disk cache: an embedding store and a reduction store in one folder, shared by every
 run of one user, so that a rerun of a week costs seconds.
 
-Storage only. The embed and reduce stages decide what to look up and what to keep; this package
-keeps it safely. Deleting the folder is always safe.
+Storage, and the one way stages are called through it (`cluster.store.cached`): the stages
+themselves know nothing of the cache. Deleting the folder is always safe.
 """
 
 from __future__ import annotations

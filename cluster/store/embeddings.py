@@ -51,17 +51,65 @@ def _vector_checksum(model_key: str, key: bytes, blob: bytes) -> bytes:
     return hashlib.sha256(model_key.encode("utf-8") + b"\0" + key + blob).digest()[:16]
 
 
+def _model_files(folder: Path) -> list[Path]:
+    return sorted(
+        (path for path in folder.rglob("*") if path.is_file() and "__pycache__" not in path.parts),
+        key=lambda p: p.relative_to(folder).as_posix(),
+    )
+
+
+def _listing(folder: Path, files: list[Path]) -> str:
+    """A hash of every file's relative path, size and modification time: cheap, and it changes
+    whenever a file does."""
+    lines = []
+    for path in files:
+        info = path.stat()
+        lines.append(f"{path.relative_to(folder).as_posix()}\t{info.st_size}\t{info.st_mtime_ns}")
+    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
+
+
+def _content_fingerprint(folder: Path, files: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in files:
+        content = hashlib.sha256()
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                content.update(block)
+        digest.update(f"{path.relative_to(folder).as_posix()}\t{path.stat().st_size}\t{content.hexdigest()}\n".encode())
+    return digest.hexdigest()
+
+
+def fingerprint_folder(folder: Path) -> str:
+    """A model's identity: sha256 over every file's relative path, size and content hash, so the
+    same files give the same fingerprint wherever they are installed."""
+    return _content_fingerprint(folder, _model_files(folder))
+
+
 class CacheDamaged(Exception):
     """The database file cannot be trusted."""
 
 
-def is_damage(error: BaseException) -> bool:
-    """Corruption (move the file aside), as opposed to a locked, read-only or missing file."""
+def is_damage(error: BaseException, path: Path | None = None) -> bool:
+    """Corruption (move the file aside), as opposed to a locked, read-only or missing file or a
+    passing I/O error. A "disk I/O error" counts as damage only when the file at `path` is
+    truncated too (SQLite reads past its end as an I/O error): a healthy database must never be
+    discarded because a network disk hiccuped."""
     if isinstance(error, CacheDamaged):
         return True
     if isinstance(error, sqlite3.OperationalError):
-        return "disk i/o error" in str(error).lower() or "malformed" in str(error).lower()
+        message = str(error).lower()
+        if "disk i/o error" in message and path is not None:
+            return _truncated(path)
+        return "malformed" in message
     return type(error) is sqlite3.DatabaseError  # SQLITE_CORRUPT, SQLITE_NOTADB
+
+
+def _truncated(path: Path) -> bool:
+    """Whether the file's header names it as damaged (truncated, or not a database at all)."""
+    try:
+        return path.exists() and check_sqlite_file(path) is not None
+    except OSError:
+        return False  # cannot even read the header: an I/O problem, not proof of damage
 
 
 def check_sqlite_file(path: Path, compare_size: bool = True) -> str | None:
@@ -102,7 +150,7 @@ class EmbeddingStore:
         try:
             self._conn = self._open()
         except (CacheDamaged, sqlite3.DatabaseError) as exc:
-            if not is_damage(exc):
+            if not is_damage(exc, self.path):
                 raise
             self._recover(exc)
             self._conn = self._open()
@@ -200,35 +248,27 @@ class EmbeddingStore:
     # -- fingerprints of model folders ----------------------------------------------------------
 
     def folder_fingerprint(self, folder: Path) -> str:
-        """sha256 over every file's relative path, size and content hash. Content hashes are
-        recomputed only when the listing of (path, size, mtime) changes, so this is cheap."""
-        files = sorted(
-            (path for path in folder.rglob("*") if path.is_file() and "__pycache__" not in path.parts),
-            key=lambda p: p.relative_to(folder).as_posix(),
-        )
-        listing_lines = []
-        for path in files:
-            info = path.stat()
-            listing_lines.append(f"{path.relative_to(folder).as_posix()}\t{info.st_size}\t{info.st_mtime_ns}")
-        listing = hashlib.sha256("\n".join(listing_lines).encode("utf-8")).hexdigest()
-        row = self._query_one("SELECT listing, fingerprint FROM fingerprints WHERE folder = ?", (str(folder),))
+        """`fingerprint_folder(folder)`, remembered by the listing of (path, size, mtime) so that
+        the files are hashed again only when one changes. A database that cannot be read or
+        written just means hashing them again: the fingerprint never depends on the store."""
+        files = _model_files(folder)
+        listing = _listing(folder, files)
+        try:
+            row = self._query_one("SELECT listing, fingerprint FROM fingerprints WHERE folder = ?", (str(folder),))
+        except sqlite3.Error as exc:
+            log.debug("could not read the remembered fingerprint of %s (%s)", folder, exc)
+            row = None
         if row is not None and row[0] == listing:
-            return row[1]
-        digest = hashlib.sha256()
-        for path in files:
-            content = hashlib.sha256()
-            with open(path, "rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    content.update(block)
-            digest.update(
-                f"{path.relative_to(folder).as_posix()}\t{path.stat().st_size}\t{content.hexdigest()}\n".encode()
+            return str(row[1])
+        fingerprint = _content_fingerprint(folder, files)
+        try:
+            self._write(
+                lambda conn: conn.execute(
+                    "INSERT OR REPLACE INTO fingerprints VALUES (?, ?, ?)", (str(folder), listing, fingerprint)
+                )
             )
-        fingerprint = digest.hexdigest()
-        self._write(
-            lambda conn: conn.execute(
-                "INSERT OR REPLACE INTO fingerprints VALUES (?, ?, ?)", (str(folder), listing, fingerprint)
-            )
-        )
+        except sqlite3.Error as exc:
+            log.debug("could not remember the fingerprint of %s (%s)", folder, exc)
         return fingerprint
 
     # -- vectors ---------------------------------------------------------------------------------
@@ -253,7 +293,7 @@ class EmbeddingStore:
                         continue
                     found[key] = np.frombuffer(blob, dtype="<f4")
         except sqlite3.DatabaseError as exc:
-            if not is_damage(exc):
+            if not is_damage(exc, self.path):
                 raise
             self._retry_after_damage(exc)
             found, bad = {}, []
@@ -346,7 +386,7 @@ class EmbeddingStore:
         try:
             return self.conn.execute(sql, params).fetchone()
         except sqlite3.DatabaseError as exc:
-            if not is_damage(exc):
+            if not is_damage(exc, self.path):
                 raise
             self._retry_after_damage(exc)
             return self.conn.execute(sql, params).fetchone()
@@ -365,7 +405,7 @@ class EmbeddingStore:
                         self.conn.execute("ROLLBACK")
                     raise
             except sqlite3.DatabaseError as exc:
-                if attempt == 2 or not is_damage(exc):
+                if attempt == 2 or not is_damage(exc, self.path):
                     raise
                 self._retry_after_damage(exc)
         raise AssertionError("unreachable")

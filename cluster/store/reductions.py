@@ -1,21 +1,20 @@
-"""The reduction store: UMAP results as `.npz` files in `reductions/`, one per key.
+"""The reduction store: the reduce and cluster stages' results as `.npz` files in `reductions/`,
+one per key.
 
-The key is a hash of everything a result depends on (see `reduction_key`); files are written
-atomically and checked against a stored checksum when read. A damaged file is deleted, so the
-caller recomputes. Storage only: the reduce stage decides what goes in.
+The key is a hash of everything a result depends on (`cluster.store.cached.cache_key`); files
+are written atomically and checked against a stored checksum when read. A damaged file is
+deleted, so the caller recomputes. Storage only: `cluster.store.cached` decides what goes in.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import tempfile
 import time
-from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -31,25 +30,6 @@ def _arrays_checksum(arrays: dict[str, np.ndarray]) -> str:
         array = np.ascontiguousarray(arrays[name])
         digest.update(f"{name}\t{array.dtype.str}\t{array.shape}\n".encode())
         digest.update(array.tobytes())
-    return digest.hexdigest()
-
-
-def reduction_key(vectors: np.ndarray, settings: dict[str, Any], code: Iterable[Path]) -> str:
-    """Hash of everything a reduction depends on: the exact input matrix, the settings, the
-    versions of the libraries that compute it and the source of the reduce stage itself."""
-    digest = hashlib.sha256()
-    matrix = np.ascontiguousarray(vectors, dtype="<f4")
-    digest.update(f"{matrix.shape}".encode())
-    digest.update(matrix.tobytes())
-    versions = {}
-    for name in ("umap-learn", "pynndescent", "numba", "scikit-learn", "numpy"):
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    digest.update(json.dumps({"settings": settings, "versions": versions}, sort_keys=True, default=str).encode())
-    for path in code:
-        digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
@@ -119,15 +99,16 @@ class ReductionStore:
     def save(self, key: str, arrays: dict[str, np.ndarray]) -> None:
         save_arrays(self.directory, key, arrays)
 
-    def find(self, key: str, fields: set[str], what: str) -> dict[str, np.ndarray] | None:
-        """The arrays stored under `key` when they are exactly `fields`, else None; a folder that
-        cannot be read is a warning (naming `what`), and the caller recomputes."""
+    def find(self, key: str, fields: set[str] | None, what: str) -> dict[str, np.ndarray] | None:
+        """The arrays stored under `key` (when `fields` is given, only if they are exactly those),
+        else None; a folder that cannot be read is a warning (naming `what`), and the caller
+        recomputes."""
         try:
             stored = self.load(key)
         except OSError as exc:
             log.warning("%s cache unreadable (%s); recomputing", what, exc)
             return None
-        return stored if stored is not None and set(stored) == fields else None
+        return stored if stored is not None and (fields is None or set(stored) == fields) else None
 
     def keep(self, key: str, arrays: dict[str, np.ndarray], what: str) -> None:
         """`save`, with a warning instead of an error when the cache cannot take it."""
