@@ -3,6 +3,8 @@ back the way a reviewer's tools read them."""
 
 from __future__ import annotations
 
+import datetime as dt
+import html
 import json
 import re
 from dataclasses import replace
@@ -16,7 +18,12 @@ from openpyxl import load_workbook
 
 from cluster.config import OutputConfig, ReviewConfig
 from cluster.record import RunRecord
+from cluster.review.glyphs import GlyphWidths
+from cluster.review.map_png import render_map_png
+from cluster.review.placement import Box, LabelRequest, map_lines, place_labels, wrap_to_width
 from cluster.review.report import render_report
+from cluster.review.topic_map import HTML_VIEW, MapData, MapTopic, build_map_data, html_placements, map_limits
+from cluster.review.workbook import input_dates, write_workbook
 from cluster.runs import read_run, review_file_writers, review_files, write_run
 from cluster.tables import RunTables
 
@@ -162,6 +169,60 @@ def test_workbook_headlines_sorted_by_topic_then_confidence(example_run):
     assert keys == sorted(keys), "topic 0, 1, … then unclustered; highest confidence first"
 
 
+def test_workbook_headline_dates_are_dates(example_run):
+    """The input's date column ("2014-03-24T00:03:45Z") is real Excel date-times, in UTC, like
+    the Topics sheet's first_date and last_date; the CSV keeps the text as written."""
+    book = load_workbook(example_run.folder / "topics.xlsx")
+    rows = sheet_rows(book["Headlines"])
+    header = list(rows[0])
+    column = header.index("date")
+    csv = read_output(example_run.folder / "headlines.csv").set_index("headline")
+    for row in rows[1:20]:
+        written = pd.Timestamp(csv.loc[row[header.index("headline")], "date"]).tz_convert("UTC").tz_localize(None)
+        assert isinstance(row[column], dt.datetime) and row[column] == written.to_pydatetime()
+    cell = book["Headlines"].cell(row=2, column=column + 1)
+    assert cell.is_date and cell.number_format == "yyyy-mm-dd hh:mm:ss"
+
+
+def test_workbook_headline_dates_stay_text_unless_every_one_reads(example_run, tmp_path):
+    tables = read_run(example_run.folder)
+    days = tables.headlines.assign(date=tables.headlines["date"].str[:10])  # days alone: shown as days
+    write_workbook(replace(tables, headlines=days), tmp_path / "days.xlsx")
+    sheet = load_workbook(tmp_path / "days.xlsx")["Headlines"]
+    cell = sheet.cell(row=2, column=[c.value for c in sheet[1]].index("date") + 1)
+    assert cell.is_date and cell.number_format == "yyyy-mm-dd"
+    unreadable = days.copy()
+    unreadable.loc[unreadable.index[5], "date"] = "last Tuesday"  # one value that is no date: all stay text
+    write_workbook(replace(tables, headlines=unreadable), tmp_path / "text.xlsx")
+    rows = sheet_rows(load_workbook(tmp_path / "text.xlsx")["Headlines"])
+    values = [row[rows[0].index("date")] for row in rows[1:]]
+    assert all(isinstance(v, str) for v in values) and "last Tuesday" in values
+
+
+@pytest.mark.parametrize(
+    ("values", "expected", "spec"),
+    [
+        (["2014-03-24 12:34:56", "", None], [dt.datetime(2014, 3, 24, 12, 34, 56), None, None], "yyyy-mm-dd hh:mm:ss"),
+        (
+            ["2014-03-24T10:00:00+02:00", "2014-03-25T00:00:00Z"],
+            [dt.datetime(2014, 3, 24, 8), dt.datetime(2014, 3, 25)],
+            "yyyy-mm-dd hh:mm:ss",
+        ),
+        (["2014-03-24", "2014-03-25"], [dt.datetime(2014, 3, 24), dt.datetime(2014, 3, 25)], "yyyy-mm-dd"),
+        (["2014-03-24", "soon"], None, None),
+        (["1850-01-01"], None, None),  # before Excel's first date
+        (["", None], None, None),
+    ],
+)
+def test_input_dates_parse_every_value_or_none(values, expected, spec):
+    result = input_dates(pd.Series(values, dtype=object))
+    if expected is None:
+        assert result is None
+        return
+    parsed, shown = result
+    assert [None if pd.isna(v) else v.to_pydatetime() for v in parsed] == expected and shown == spec
+
+
 def test_workbook_run_sheet_has_counts_and_settings(example_run):
     rows = dict(sheet_rows(load_workbook(example_run.folder / "topics.xlsx")["Run"])[1:])
     manifest = json.loads((example_run.folder / "run.json").read_text())
@@ -232,6 +293,213 @@ def test_map_png_is_a_drawn_picture(example_run):
     coloured = pixels[(pixels.max(axis=1) - pixels.min(axis=1)) > 60]
     assert len(coloured) > 2000, "topic points drawn in colour"
     assert len(np.unique(coloured // 32, axis=0)) >= 8, "several topic colours"
+
+
+# --- map labels and topic lists ----------------------------------------------------------------
+
+# Headline-style topic labels of 60-90 characters, as labels will soon be.
+LONG_LABELS = [
+    "Muppets Most Wanted opens to mixed reviews as Ricky Gervais leads the sequel",
+    "India declared polio-free after three years without a single new case",
+    "Architect wins the Pritzker Prize for disaster-relief shelters made of paper tubes",
+    "Ebola outbreak in Guinea spreads to the capital, health officials warn",
+    "Wu-Tang Clan will sell only one copy of its secret new album",
+    "Fukushima plant worker dies in accident as clean-up continues",
+    "Apple expected to unveil a larger iPhone in September, suppliers say",
+]
+
+
+def with_long_labels(tables: RunTables) -> RunTables:
+    """The run's tables with every topic labelled by a long phrase (unique: a number on the end)."""
+    topics = tables.topics.copy()
+    clustered = topics["topic_id"].astype(int) >= 0
+    topics.loc[clustered, "label"] = [f"{LONG_LABELS[i % len(LONG_LABELS)]} {i}" for i in range(int(clustered.sum()))]
+    return replace(tables, topics=topics)
+
+
+def overlapping_pairs(boxes: dict[int, Box], slack: float = 0.5) -> list[tuple[int, int]]:
+    """Pairs of boxes that share more than `slack` pixels each way (anti-aliasing aside)."""
+
+    def share(a: Box, b: Box) -> bool:
+        return a.x0 < b.x1 - slack and b.x0 < a.x1 - slack and a.y0 < b.y1 - slack and b.y0 < a.y1 - slack
+
+    return [(a, b) for a in boxes for b in boxes if a < b and share(boxes[a], boxes[b])]
+
+
+def png_label_boxes(data: MapData) -> tuple[dict[int, Box], dict[int, str], object]:
+    """Draw the PNG's figure and measure, through matplotlib's renderer, each map label's white
+    box (display pixels) and its text, by topic_id."""
+    rendered = render_map_png(data)
+    rendered.canvas.draw()
+    renderer = rendered.canvas.get_renderer()
+    boxes, texts = {}, {}
+    for topic_id, artist in rendered.labels.items():
+        extent = artist.get_bbox_patch().get_window_extent(renderer)
+        boxes[topic_id] = Box(extent.x0, extent.y0, extent.x1, extent.y1)
+        texts[topic_id] = artist.get_text()
+    frame = rendered.figure.axes[0].get_window_extent(renderer)
+    inside = Box(frame.x0 - 1, frame.y0 - 1, frame.x1 + 1, frame.y1 + 1)
+    for topic_id, box in boxes.items():
+        assert box.within(inside), f"topic {topic_id} leaves the map"
+    return boxes, texts, rendered
+
+
+@pytest.mark.parametrize("labels", ["keywords", "phrases"])
+def test_png_map_labels_never_overlap_nor_are_cut_and_every_topic_is_listed(example_run, labels):
+    """The issue's picture: labels on top of each other, "Colore…" cut. Measured after drawing,
+    no two label boxes share area, each shows its topic's whole label (on one or two lines) or
+    its topic_id, and the side list holds every topic."""
+    tables = read_run(example_run.folder)
+    data = build_map_data(tables if labels == "keywords" else with_long_labels(tables), 40)
+    boxes, texts, rendered = png_label_boxes(data)
+    assert overlapping_pairs(boxes) == []
+    by_id = {t.topic_id: t for t in data.topics}
+    for topic_id, text in texts.items():
+        assert text.replace("\n", " ") in (by_id[topic_id].label, str(topic_id)), text
+        assert text.count("\n") <= 1
+    assert set(texts) == set(by_id), "a small week: every topic is on the map"
+    full = sum(text.replace("\n", " ") == by_id[k].label for k, text in texts.items())
+    assert full >= len(by_id) - (0 if labels == "keywords" else 4), "most show their whole label"
+    assert rendered.listed == [t.topic_id for t in data.topics] and rendered.more == 0
+    assert texts_cut_off(rendered) == []
+
+
+def texts_cut_off(rendered) -> list[str]:
+    """The figure's texts (title, list lines, the "+ K more" line) that reach past the picture's
+    edge, and the list's lines that reach past their column into the next."""
+    renderer = rendered.canvas.get_renderer()
+    width, height = rendered.figure.bbox.width, rendered.figure.bbox.height
+    cut = []
+    for text in rendered.figure.texts:
+        box = text.get_window_extent(renderer)
+        if box.x0 < 0 or box.y0 < 0 or box.x1 > width or box.y1 > height:
+            cut.append(text.get_text())
+        elif box.x0 >= rendered.columns[0][0] + 1 and not text.get_text().startswith(("+ ", "Topics, ")):
+            if not any(left - 0.5 <= box.x0 and box.x1 <= right + 0.5 for left, right in rendered.columns):
+                cut.append(text.get_text())
+    return cut
+
+
+def synthetic_week(n_topics: int, points_per_topic: int = 12) -> MapData:
+    """A crowded map: `n_topics` topics of long labels, largest first, centres packed together."""
+    rng = np.random.default_rng(7)
+    centres = rng.normal(0, 4, (n_topics, 2))
+    x = np.repeat(centres[:, 0], points_per_topic) + rng.normal(0, 0.3, n_topics * points_per_topic)
+    y = np.repeat(centres[:, 1], points_per_topic) + rng.normal(0, 0.3, n_topics * points_per_topic)
+    topics = []
+    for k in range(n_topics):
+        label = f"{LONG_LABELS[k % len(LONG_LABELS)]} {k}"
+        rows = slice(k * points_per_topic, (k + 1) * points_per_topic)
+        centre = float(np.median(x[rows])), float(np.median(y[rows]))
+        topics.append(MapTopic(k, label, 1000 - k, "#1f77b4", *centre, labelled=k < 40, lines=map_lines(label)))
+    index = np.repeat(np.arange(n_topics), points_per_topic)
+    return MapData(x, y, index, [""] * len(x), topics, "Synthetic", "", 40, limits=map_limits(x, y))
+
+
+def test_png_of_a_crowded_week_lists_the_largest_topics_and_says_where_the_rest_are():
+    data = synthetic_week(500)
+    boxes, texts, rendered = png_label_boxes(data)
+    assert overlapping_pairs(boxes) == []
+    assert all(text.replace("\n", " ") in (data.topics[k].label, str(k)) for k, text in texts.items())
+    assert 40 <= len(rendered.listed) < 500 and rendered.more == 500 - len(rendered.listed)
+    assert rendered.listed == list(range(len(rendered.listed))), "the largest topics, in order"
+    notes = [t.get_text() for t in rendered.figure.texts if t.get_text().startswith("+ ")]
+    assert notes == [f"+ {rendered.more:,} more: every topic is in topics.xlsx and topic_map.html"]
+    assert texts_cut_off(rendered) == []
+
+
+def test_glyph_widths_err_on_the_wide_side():
+    """The side list wraps with GlyphWidths (summed advances, no layout); a line it says fits
+    must fit when the renderer draws it."""
+    from matplotlib.backends.backend_agg import RendererAgg
+    from matplotlib.font_manager import FontProperties
+
+    renderer, measure = RendererAgg(100, 100, 150), GlyphWidths()
+    for text in ["Muppets Most Wanted / Review / Movie (42)", "WWWW iiii llll", LONG_LABELS[2], "0123456789 (1,234)"]:
+        for points in (6.0, 7.0, 8.0, 9.0):
+            real = renderer.get_text_width_height_descent(text, FontProperties(size=points), ismath=False)[0]
+            assert real <= measure(text, points) <= real * 1.15 + 3, (text, points)
+
+
+def test_html_map_labels_never_overlap_and_the_list_holds_every_topic(example_run):
+    """The page's first labels (placed in Python, checked again by the page in the browser) and
+    its side list, for the run as it is and with long labels."""
+    tables = read_run(example_run.folder)
+    payload = map_payload(example_run.folder / "topic_map.html")
+    for variant in (tables, with_long_labels(tables)):
+        data = build_map_data(variant, 40)
+        placements = html_placements(data)
+        assert overlapping_pairs({k: p.box for k, p in placements.items()}, slack=0) == []
+        assert all(p.box.within(Box(0, 0, *HTML_VIEW)) for p in placements.values())
+        assert set(placements) == set(range(len(data.topics))), "a small week: every topic labelled"
+        assert all(" ".join(t.lines) == t.label and len(t.lines) <= 2 for t in data.topics)
+    for k, topic in enumerate(payload["topics"]):
+        assert " ".join(topic["lines"]) == topic["label"] and "place" in topic, k
+    text = (example_run.folder / "topic_map.html").read_text(encoding="utf-8")
+    items = re.findall(
+        r'<li data-k="(\d+)"><button type="button"><span class="sw" style="background:#[0-9a-f]{6}"></span>'
+        r'<span class="id">(\d+)</span> <span class="label">(.*?)</span> <span class="size">([\d,]+)</span>',
+        text,
+    )
+    topics = read_output(example_run.folder / "topics.csv")
+    clustered = topics[topics.topic_id != "-1"]
+    assert [(k, i, html.unescape(label), size) for k, i, label, size in items] == [
+        (str(k), t.topic_id, t.label, f"{int(t['size']):,}") for k, (_, t) in enumerate(clustered.iterrows())
+    ]
+
+
+def test_place_labels_moves_a_label_off_a_neighbour():
+    """Two topics 10 px apart: the larger's label cannot sit on the smaller's centre, so it goes
+    above its own; the smaller's goes below, clear of it. No leader lines needed."""
+    bounds = Box(0, 0, 400, 300)
+    requests = [LabelRequest(0, 100, 100, (80, 20), (20, 16)), LabelRequest(1, 110, 100, (80, 20), (20, 16))]
+    first, second = place_labels(requests, bounds)
+    assert (first.form, first.box, first.leader) == ("text", Box(60, 78, 140, 98), False)
+    assert (second.form, second.box, second.leader) == ("text", Box(70, 102, 150, 122), False)
+
+
+def test_place_labels_on_a_crowded_map_is_deterministic_and_keeps_boxes_apart():
+    rng = np.random.default_rng(3)
+    xs, ys, widths = rng.uniform(50, 550, 80), rng.uniform(50, 450, 80), rng.uniform(40, 260, 80)
+    requests = [LabelRequest(k, x, y, (w, 32.0), (22.0, 18.0)) for k, (x, y, w) in enumerate(zip(xs, ys, widths))]
+    bounds = Box(0, 0, 600, 500)
+    placed = place_labels(requests, bounds)
+    assert placed == place_labels(requests, bounds), "the same input, the same places"
+    assert len(placed) >= 40 and [p.key for p in placed] == sorted(p.key for p in placed)
+    assert overlapping_pairs({p.key: p.box for p in placed}, slack=0) == []
+    for p in placed:
+        assert p.box.within(bounds)
+        assert not any(p.box.contains(r.x, r.y) for r in requests if r.key != p.key), "no other centre covered"
+        assert not p.leader or p.form == "text"
+
+
+@pytest.mark.parametrize(
+    "label",
+    [
+        "Pritzker / Ban / Prize",
+        "colon cancer / Awareness Month / Colorectal",
+        LONG_LABELS[2],
+        "Supercalifragilisticexpialidocious-and-then-some-more-words-without-spaces",
+        "A " + "b" * 80,
+    ],
+)
+def test_map_lines_wrap_a_long_label_but_never_cut_it(label):
+    lines = map_lines(label)
+    assert 1 <= len(lines) <= 2 and " ".join(lines) == label
+    if len(label) > 28 and " " in label:
+        assert len(lines) == 2
+    if label.startswith("colon cancer"):  # the issue's cut label: split after a separator
+        assert lines == ("colon cancer /", "Awareness Month / Colorectal")
+
+
+def test_wrap_to_width_keeps_every_word_and_character():
+    def measure(text: str) -> float:
+        return 7.0 * len(text)
+
+    text = LONG_LABELS[0] + " (42) Pneumonoultramicroscopicsilicovolcanoconiosis"
+    lines = wrap_to_width(text, 140, measure)
+    assert all(measure(line) <= 140 for line in lines)
+    assert "".join(lines).replace(" ", "") == text.replace(" ", "")
 
 
 # --- report.html -----------------------------------------------------------------------------

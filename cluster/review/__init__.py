@@ -25,8 +25,9 @@ def review_writers(
     """One writer per enabled review file, by kind ("workbook", "map_png", "map_html",
     "report"), each a callable taking the destination path. `map_link` is the HTML map's file
     name, which the report links to; a large run's files show `samples`."""
+    from cluster.review.map_png import write_map_png
     from cluster.review.report import write_report
-    from cluster.review.topic_map import build_map_data, write_map_html, write_map_png
+    from cluster.review.topic_map import build_map_data, write_map_html
     from cluster.review.workbook import write_workbook
 
     map_sample = samples.map if samples is not None else None

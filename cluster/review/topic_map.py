@@ -1,14 +1,18 @@
 """The topic map: every headline a point on the 2-D UMAP layout, coloured by topic, labels at
-topic centres, unclustered headlines faint.
+topic centres, every topic in a side list, unclustered headlines faint.
 
 - topic_map.png: matplotlib (Agg canvas, no GUI, no global pyplot state): a static picture for
-  mail and slides, fast at 35k points.
+  mail and slides, fast at 35k points. The map takes the left two thirds; the right third lists
+  the topics, largest first, in as large a type and as few columns as hold them all.
 - topic_map.html: plotly.js, inlined (no CDN), drawn with WebGL (`scattergl`) so that 35k points
-  pan, zoom and hover smoothly; a search box and a topic picker highlight matching headlines.
-  The page's own script builds the plot from compact arrays, which keeps the file small.
+  pan, zoom and hover smoothly; a search box, a topic picker and a side list of every topic
+  highlight matching headlines. The page's own script builds the plot from compact arrays,
+  which keeps the file small.
 
-A large run's maps draw a per-topic sample of the points (`cluster.review.sample`, at most
-50,000) and say so under the title; topic sizes and label positions still come from every row.
+Labels on both maps are placed by `cluster.review.placement` (never on top of one another, never
+cut; a label that does not fit shows the topic's number, which the side list explains). A large
+run's maps draw a per-topic sample of the points (`cluster.review.sample`, at most 50,000) and say
+so under the title; topic sizes and label positions still come from every row.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import pandas as pd
 
 from cluster.clustering import UNCLUSTERED
 from cluster.review.pages import fill, read_template
+from cluster.review.placement import Box, LabelRequest, Placement, PointDensity, map_lines, place_labels
 from cluster.tables import RunTables, clustered_topics
 
 if TYPE_CHECKING:
@@ -66,9 +71,10 @@ class MapTopic:
     label: str
     size: int
     colour: str
-    x: float  # label position: the median of the topic's points
+    x: float  # the topic's centre: the median of its points
     y: float
-    labelled: bool  # among the largest `n_labels` topics
+    labelled: bool  # among the largest `n_labels` topics: may be labelled on the map
+    lines: tuple[str, ...] = ()  # the label on the map: one or two lines, nothing cut
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,7 @@ class MapData:
     subtitle: str
     n_labels: int
     note: str = ""  # a large run's: how many of the headlines the points are
+    limits: tuple[float, float, float, float] = (-1.0, 1.0, -1.0, 1.0)  # x0, x1, y0, y1 drawn
 
 
 def _medians(groups: np.ndarray, values: np.ndarray) -> dict[int, float]:
@@ -123,6 +130,7 @@ def build_map_data(tables: RunTables, n_labels: int = 40, sample: "Sample | None
                 x=round(centre_x, 4),
                 y=round(centre_y, 4),
                 labelled=rank < n_labels,
+                lines=map_lines(str(label)),
             )
         )
     lookup = pd.Series(list(index_of.values()), index=list(index_of), dtype=np.int64)
@@ -151,7 +159,23 @@ def build_map_data(tables: RunTables, n_labels: int = 40, sample: "Sample | None
         subtitle=subtitle,
         n_labels=n_labels,
         note=note,
+        limits=map_limits(np.r_[x, [t.x for t in topics]], np.r_[y, [t.y for t in topics]]),
     )
+
+
+def map_limits(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float]:
+    """The drawn area (x0, x1, y0, y1): the points and topic centres plus 4% on each side. Both
+    maps use it, so the page's first view is the one its labels were placed for."""
+
+    def span(values: np.ndarray) -> tuple[float, float]:
+        values = values[np.isfinite(values)]
+        if len(values) == 0:
+            return -1.0, 1.0
+        low, high = float(np.min(values)), float(np.max(values))
+        pad = (high - low) * 0.04 or 1.0
+        return round(low - pad, 4), round(high + pad, 4)
+
+    return (*span(x), *span(y))
 
 
 def map_sample_note(shown: int, total: int) -> str:
@@ -159,71 +183,54 @@ def map_sample_note(shown: int, total: int) -> str:
     return f"showing {shown:,} of {total:,} headlines, sampled per topic"
 
 
-def _marker_area(n_points: int) -> float:
-    """Matplotlib marker area (pt²): large on a small week, small on a 35k week."""
-    return float(np.clip(500 / np.sqrt(max(n_points, 1)), 1.0, 14.0))
+# --- topic_map.html --------------------------------------------------------------------------
+
+HTML_VIEW = (1000.0, 700.0)  # the plot area (pixels) the page's first labels are placed for
+HTML_FONT = 12.0  # label text, pixels (plotly's default size)
+HTML_LINE = 1.3  # plotly's line height, in font sizes
+HTML_BOX = 6.0  # plotly's border (1 px) and padding (2 px) on both sides of a label
 
 
-def write_map_png(data: MapData, path: Path) -> None:
-    """A static 1800×1350 px PNG; overlapping labels are dropped, larger topics win."""
-    from matplotlib import patheffects
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.transforms import Bbox
+def html_placements(data: MapData) -> dict[int, Placement]:
+    """The labels of the page's first view, by topic index: the PNG's rules in a plot area of
+    HTML_VIEW pixels, boxes measured in the PNG's font (wider than the browser's usual fonts).
+    The page checks them against the browser's own measures and its real plot size, and places
+    the labels again by the same rules when one does not fit there, or after a zoom or search."""
+    from cluster.review.glyphs import GlyphWidths
 
-    figure = Figure(figsize=(12, 9), dpi=150)
-    canvas = FigureCanvasAgg(figure)
-    axes = figure.add_axes((0.01, 0.01, 0.98, 0.92))
-    axes.set_axis_off()
-    area = _marker_area(len(data.x))
-    outside = data.topic_index == UNCLUSTERED
-    axes.scatter(
-        data.x[outside], data.y[outside], s=area, c=UNCLUSTERED_COLOUR, alpha=0.25, linewidths=0, rasterized=True
-    )
-    inside = ~outside
-    colours = np.array([t.colour for t in data.topics] or ["#000000"])
-    axes.scatter(
-        data.x[inside],
-        data.y[inside],
-        s=area,
-        c=colours[data.topic_index[inside]] if inside.any() else None,
-        alpha=0.75,
-        linewidths=0,
-        rasterized=True,
-    )
-    figure.text(0.01, 0.975, data.title, fontsize=14, weight="bold", va="top")
-    figure.text(0.01, 0.945, data.subtitle, fontsize=10, color="#444444", va="top")
-    if data.note:
-        figure.text(0.99, 0.975, data.note, fontsize=10, color=NOTE_COLOUR, weight="bold", ha="right", va="top")
-    renderer = canvas.get_renderer()
-    placed: list[Bbox] = []
-    halo = [patheffects.withStroke(linewidth=3, foreground="white")]
-    for topic in data.topics:
-        if not topic.labelled:
-            continue
-        label = axes.text(
-            topic.x,
-            topic.y,
-            _shorten(topic.label, 40),
-            fontsize=8,
-            ha="center",
-            va="center",
-            color="#111111",
-            weight="bold",
-            path_effects=halo,
-        )
-        box = label.get_window_extent(renderer).expanded(1.05, 1.15)
-        if any(box.overlaps(other) for other in placed):
-            label.remove()
-        else:
-            placed.append(box)
-    # a large run's note is also the PNG's Description, for programs that read the file
-    metadata = {"Description": data.note} if data.note else None  # None: matplotlib's default
-    figure.savefig(path, format="png", facecolor="white", metadata=metadata)
+    width, height = HTML_VIEW
+    bounds = Box(0.0, 0.0, width, height)
+    x0, x1, y0, y1 = data.limits
+
+    def pixels(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+        across = (np.asarray(x, dtype=float) - x0) / (x1 - x0) * width
+        down = (y1 - np.asarray(y, dtype=float)) / (y1 - y0) * height  # y grows downwards on screen
+        return across, down
+
+    measure, line = GlyphWidths(dpi=72), HTML_FONT * HTML_LINE
+    requests = []
+    for k, topic in enumerate(data.topics):
+        if topic.labelled:
+            px, py = pixels(topic.x, topic.y)
+            text = (max(measure(s, HTML_FONT) for s in topic.lines) + HTML_BOX, len(topic.lines) * line + HTML_BOX)
+            number = (measure(str(topic.topic_id), HTML_FONT) + HTML_BOX, line + HTML_BOX)
+            requests.append(LabelRequest(k, float(px), float(py), text, number))
+    density = PointDensity(*pixels(data.x, data.y), bounds)
+    return {p.key: p for p in place_labels(requests, bounds, density, gap=2.0, reach=24.0)}
 
 
-def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _payload_topic(topic: MapTopic, placement: Placement | None) -> dict[str, Any]:
+    """A topic for the page: `lines` is its map label, `place` where its label goes in the first
+    view: [0 for the label or 1 for the number, the box centre's offset from the topic centre in
+    pixels (x, y downwards), 1 when it needs a leader line]."""
+    entry: dict[str, Any] = {
+        "id": topic.topic_id, "label": topic.label, "size": topic.size, "colour": topic.colour,
+        "x": topic.x, "y": topic.y, "lines": list(topic.lines),
+    }  # fmt: skip
+    if placement is not None:
+        (cx, cy), (ax, ay) = placement.centre, placement.anchor
+        entry["place"] = [int(placement.form == "number"), round(cx - ax, 1), round(cy - ay, 1), int(placement.leader)]
+    return entry
 
 
 def _script_json(value: object) -> str:
@@ -235,20 +242,35 @@ def _script_json(value: object) -> str:
 
 
 def map_payload(data: MapData) -> dict[str, Any]:
-    """The compact arrays the page's script draws from (coordinates rounded to 3 decimals)."""
+    """The compact arrays the page's script draws from (coordinates rounded to 3 decimals), the
+    axis ranges of its first view and where that view's labels go."""
+    placements = html_placements(data)
+    x0, x1, y0, y1 = data.limits
     return {
         "title": data.title,
         "x": [round(float(v), 3) for v in data.x],
         "y": [round(float(v), 3) for v in data.y],
         "t": [int(v) for v in data.topic_index],
         "h": data.text,
-        "topics": [
-            {"id": t.topic_id, "label": t.label, "size": t.size, "colour": t.colour, "x": t.x, "y": t.y}
-            for t in data.topics
-        ],
+        "topics": [_payload_topic(t, placements.get(k)) for k, t in enumerate(data.topics)],
         "nLabels": data.n_labels,
         "unclusteredColour": UNCLUSTERED_COLOUR,
+        "xRange": [x0, x1],
+        "yRange": [y0, y1],
     }
+
+
+def topic_list_html(data: MapData) -> str:
+    """The page's side list, one item per topic, largest first: a button with the topic's colour,
+    topic_id, whole label and size (every text escaped). It is part of the page itself, so it
+    shows even where the script does not run."""
+    items = [
+        f'<li data-k="{k}"><button type="button"><span class="sw" style="background:{t.colour}"></span>'
+        f'<span class="id">{t.topic_id}</span> <span class="label">{html.escape(t.label)}</span> '
+        f'<span class="size">{t.size:,}</span></button></li>'
+        for k, t in enumerate(data.topics)
+    ]
+    return "\n".join(items)
 
 
 def plotly_js() -> str:
@@ -262,14 +284,22 @@ def plotly_js() -> str:
 def write_map_html(data: MapData, path: Path) -> None:
     """A single self-contained HTML file: plotly.js, the data and the page script inline.
 
-    The page is templates/topic_map.html; its `{{scripts}}` slot gets three script elements:
-    plotly.js, the data (JSON) and the page script (templates/topic_map.js), which builds two
-    traces (topics, unclustered), labels that do not overlap at the current zoom, and the
-    search/topic filter (matching points stay bright, the rest fade).
+    The page is templates/topic_map.html: a header with the search box and topic picker, the
+    map, and the list of every topic (`{{topics}}`). Its `{{scripts}}` slot gets three script
+    elements: plotly.js, the data (JSON) and the page script (templates/topic_map.js), which
+    builds two traces (topics, unclustered), labels that do not overlap at the current zoom
+    (`cluster.review.placement`'s rules), and the search/topic filter (matching points stay
+    bright, the rest fade; the list keeps the matching topics).
     """
     head, tail = read_template("topic_map.html").split("{{scripts}}")
     subtitle = f"{data.subtitle} · {data.note}" if data.note else data.subtitle
-    values = {"title": html.escape(data.title), "subtitle": html.escape(subtitle), "n": f"{len(data.x):,}"}
+    values = {
+        "title": html.escape(data.title),
+        "subtitle": html.escape(subtitle),
+        "n": f"{len(data.x):,}",
+        "n_topics": f"{len(data.topics):,}",
+        "topics": topic_list_html(data),
+    }
     with open(path, "w", encoding="utf-8", newline="\n") as out:
         out.write(fill(head, **values))
         out.write("<script>")

@@ -48,6 +48,40 @@ def _is_missing(value: Any) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
+def input_dates(values: pd.Series) -> tuple[pd.Series, str] | None:
+    """The input's date column as dates, for the Headlines sheet, with the Excel format to show
+    them: "yyyy-mm-dd" when every value is a day alone (midnight), else with the time. Only when
+    every non-empty value reads as a date (ISO 8601 first, then pandas' other formats) from 1900
+    on, where Excel's dates start; else None, and the column stays text as written. Excel has no
+    time zones: a value with an offset ("…Z", "+02:00") is shown in UTC."""
+    parsed = _parse_all(values)
+    if parsed is None:
+        return None
+    naive = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    shown = naive.dropna()
+    if shown.empty or shown.min() < pd.Timestamp(1900, 1, 1):  # pandas itself stops before 9999
+        return None
+    day_only = bool((shown == shown.dt.normalize()).all())
+    return naive, "yyyy-mm-dd" if day_only else "yyyy-mm-dd hh:mm:ss"
+
+
+def _parse_all(values: pd.Series) -> pd.Series | None:
+    """The values as UTC date-times when every non-empty one reads as a date, else None."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return pd.to_datetime(values, utc=True)
+    text = values.astype("string").str.strip()
+    present = text.notna() & (text != "")
+    if not present.any():
+        return None
+    for style in ("ISO8601", "mixed"):
+        try:
+            parsed = pd.to_datetime(text[present], utc=True, format=style)
+        except (ValueError, TypeError, OverflowError):
+            continue
+        return None if parsed.isna().any() else parsed.reindex(values.index)
+    return None
+
+
 def _column_kind(series: pd.Series) -> str:
     if series.name in DATE_COLUMNS:
         return "date"
@@ -91,9 +125,16 @@ class _SheetWriter:
         return self.numbers[spec]
 
     def write(
-        self, name: str, frame: pd.DataFrame, widths: dict[str, int] | None = None, note: str | None = None
+        self,
+        name: str,
+        frame: pd.DataFrame,
+        widths: dict[str, int] | None = None,
+        note: str | None = None,
+        dates: dict[str, tuple[pd.Series, str]] | None = None,
     ) -> None:
-        """One sheet; with a `note`, the first row holds it and the header is the second row."""
+        """One sheet; with a `note`, the first row holds it and the header is the second row.
+        `dates` gives columns to write as dates instead: the parsed values (same index as
+        `frame`) and their Excel format."""
         sheet = self.book.add_worksheet(name)
         top = 0
         if note:
@@ -104,7 +145,11 @@ class _SheetWriter:
             series = frame[column]
             kind = _column_kind(series)
             sheet.write_string(top, col, str(column), self.header)
-            if kind == "text":
+            if dates and column in dates:
+                parsed, spec = dates[column]
+                self._write_dates(sheet, col, parsed.iloc[: len(series)], self.number_format(spec), top + 1)
+                width = max(len(str(column)), len(spec)) + 2
+            elif kind == "text":
                 width = (widths or {}).get(column) or _text_width(series, str(column))
                 long_text = width >= MAX_WIDTH or (widths or {}).get(column) is not None
                 self._write_text(sheet, col, series, long_text, top + 1)
@@ -127,12 +172,16 @@ class _SheetWriter:
             if text:
                 sheet.write_string(row, col, text, guarded if text.startswith(FORMULA_TRIGGERS) else plain)
 
+    def _write_dates(self, sheet: Worksheet, col: int, dates: pd.Series, style: Format, first: int = 1) -> None:
+        """Real Excel dates (numbers shown through a date format), so they sort and filter as
+        dates; a missing value leaves the cell empty."""
+        for row, value in enumerate(dates.tolist(), start=first):
+            if not _is_missing(value) and value is not pd.NaT:
+                sheet.write_datetime(row, col, value.to_pydatetime(), style)
+
     def _write_typed(self, sheet: Worksheet, col: int, series: pd.Series, kind: str, first: int = 1) -> None:
         if kind == "date":
-            dates = pd.to_datetime(series.replace("", None), errors="coerce")
-            for row, value in enumerate(dates.tolist(), start=first):
-                if not _is_missing(value) and value is not pd.NaT:
-                    sheet.write_datetime(row, col, value.to_pydatetime(), self.date)
+            self._write_dates(sheet, col, pd.to_datetime(series.replace("", None), errors="coerce"), self.date, first)
             return
         if kind == "bool":
             for row, value in enumerate(series.tolist(), start=first):
@@ -230,11 +279,15 @@ def write_workbook(tables: RunTables, path: Path, sample: "Sample | None" = None
     long_text = {c: MAX_WIDTH for c in ("keywords", "representative_1", "representative_2", "representative_3")}
     long_text["label"] = 36
     writer.write("Topics", tables.topics, widths={c: w for c, w in long_text.items() if c in tables.topics})
+    headlines = _headlines_sheet(tables, sample)
+    date_column = str((tables.manifest.get("config") or {}).get("input", {}).get("date_column") or "date")
+    parsed = input_dates(headlines[date_column]) if date_column in headlines else None
     writer.write(
         "Headlines",
-        _headlines_sheet(tables, sample),
+        headlines,
         widths={tables.text_column: MAX_WIDTH, "topic_label": 36},
         note=sample_note(tables, sample),
+        dates={date_column: parsed} if parsed is not None else None,
     )
     if tables.changes is not None:
         writer.write("Changes", tables.changes)
