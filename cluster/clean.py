@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -136,6 +137,15 @@ class PreparedInput:
     counts: dict[str, int]
     input_columns: list[str]
     seconds: float = 0.0  # time spent reading and cleaning
+
+    def date_span(self, date_column: str) -> tuple[dt.date, dt.date] | tuple[None, None]:
+        """The first and last day of the accepted rows' dates; (None, None) without dates."""
+        if date_column not in self.accepted.columns:
+            return None, None
+        days = parse_dates(self.accepted[date_column]).dropna()
+        if days.empty:
+            return None, None
+        return days.min().date(), days.max().date()
 
     def unique_days(self, date_column: str) -> np.ndarray | None:
         """The day of each distinct headline's first row, when the input has dates (else None)."""

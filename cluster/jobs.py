@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from cluster.plan import ConfigSource, RunPlan, plan_week
+from cluster.plan import ConfigSource, RunPlan, named_after_dates, plan_week
 
 if TYPE_CHECKING:
     from cluster.compute import Compute
@@ -83,6 +83,7 @@ def _run_planned(
     cfg, out = plan.config, plan.output_dir
     # the input is checked before the lock is taken: a bad file creates nothing in the output folder
     prepared = prepare_input(cfg, plan.window, compute)
+    plan = named_after_dates(plan, *prepared.date_span(cfg.input.date_column))
     held_out = None
     if score_against is not None:
         label_column, category_column = score_against

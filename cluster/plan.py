@@ -8,14 +8,14 @@ clock, the date window and the run id. Every later step reads the plan, none rec
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence, Union
 
 from cluster.config import Config
 from cluster.config_files import load_config
 from cluster.errors import ConfigError
-from cluster.weeks import Window, default_run_id, resolve_window, schedule_overrides, week_of, window_name
+from cluster.weeks import Window, default_run_id, resolve_window, schedule_overrides, span_name, week_of, window_name
 
 ConfigSource = Union[Config, Path, str, None]
 
@@ -28,6 +28,9 @@ class RunPlan:
     config: Config
     run_id: str
     window: Window | None
+    # True when nothing named the run and no window was set: the run is then named after the
+    # span of its headlines' dates once they are read (`named_after_dates`), else after the clock
+    unnamed: bool = False
 
     @property
     def output_dir(self) -> Path:
@@ -43,7 +46,8 @@ def resolve_run(
     `week_name` is the --week name. With `by_run_date` (--run-date) and no window in the config,
     the window is the ISO week before input.run_date, and the run is named after its window
     (`2026-W48` when it is exactly an ISO week). Otherwise the name is output.run_id, else the
-    --week name, else the ISO week plus the UTC time.
+    --week name, else (no window either) the span of the input's dates once it is read
+    (`named_after_dates`), else the ISO week plus the UTC time.
     """
     now = now or dt.datetime.now(dt.timezone.utc)
     try:
@@ -55,8 +59,18 @@ def resolve_run(
     except OverflowError:  # e.g. last_days: 800000 reaches back past year 1
         raise ConfigError("input.last_days / input.run_date: the date window would fall outside years 1-9999") from None
     by_window = window_name(window) if by_run_date and window is not None else None
-    run_id = cfg.output.run_id or week_name or by_window or default_run_id(now)
-    return RunPlan(config=cfg, run_id=run_id, window=window)
+    run_id = cfg.output.run_id or week_name or by_window
+    return RunPlan(config=cfg, run_id=run_id or default_run_id(now), window=window, unnamed=not run_id and not window)
+
+
+def named_after_dates(plan: RunPlan, first: dt.date | None, last: dt.date | None) -> RunPlan:
+    """An unnamed plan named after the span of its headlines' dates: the ISO week (`2014-W13`)
+    when they fall in one, else `FIRST_LAST`, so that a run of last spring's headlines is not
+    named after the day it ran (the run's own date stays in run.json). A named plan, or one
+    whose input has no dates, is returned as it is."""
+    if not plan.unnamed or first is None or last is None:
+        return plan
+    return replace(plan, run_id=span_name(first, last), unnamed=False)
 
 
 def plan_week(

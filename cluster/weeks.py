@@ -64,6 +64,13 @@ def window_name(window: Window) -> str:
     return f"{window.since or 'start'}_{window.until or 'end'}"
 
 
+def span_name(first: dt.date, last: dt.date) -> str:
+    """The name of the dates `first` to `last`: their ISO week (`2014-W13`) when they fall in
+    one, else `FIRST_LAST` (`2014-03-24_2014-04-06`)."""
+    week = week_of(first)
+    return week.name if week.since <= last <= week.until else f"{first}_{last}"
+
+
 def utc_today() -> dt.date:
     return dt.datetime.now(dt.timezone.utc).date()
 

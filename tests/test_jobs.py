@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from cluster import InputError, RunLocked, evaluate_week, run_week
@@ -27,6 +29,10 @@ def test_evaluate_week_scores_and_keeps_the_labels_out(example_cache, tmp_path):
     assert scored.evaluation is not None and scored.evaluation.unassigned_as_one_cluster["nmi"] > 0.7
     assert "story" not in scored.result.headlines.columns
     assert (scored.folder / "evaluation.json").is_file()
+    # no run id and no window: the run is named after its headlines' dates (2014-03-24..30), not the day it ran
+    assert scored.folder.name == "2014-W13"
+    assert "Topics of the week · run 2014-W13" in (scored.folder / "report.html").read_text(encoding="utf-8")
+    assert scored.result.manifest["started_at"].startswith(str(dt.date.today().year))
 
 
 def test_failures_are_typed_exceptions_and_write_nothing(tmp_path):

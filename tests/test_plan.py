@@ -8,7 +8,7 @@ import pytest
 
 from cluster import Config, load_config, plan_week
 from cluster.errors import ConfigError
-from cluster.plan import resolve_run
+from cluster.plan import named_after_dates, resolve_run
 
 from conftest import EXAMPLE_CONFIG, EXAMPLE_INPUT
 
@@ -74,3 +74,19 @@ def test_a_window_past_the_calendar_is_a_config_error():
     cfg = load_config(None, [], {"input": {"last_days": 800000}})
     with pytest.raises(ConfigError, match="input.last_days / input.run_date: the date window would fall outside"):
         resolve_run(cfg)
+
+
+def test_a_run_named_by_nothing_takes_the_span_of_its_headlines_dates():
+    unnamed = plan_week(None, input="week.csv", now=NOW)
+    assert unnamed.unnamed and unnamed.run_id == "2026-W48_20261128T143000Z"  # until the input is read
+    monday, sunday = dt.date(2014, 3, 24), dt.date(2014, 3, 30)
+    assert named_after_dates(unnamed, monday, sunday).run_id == "2014-W13"
+    assert named_after_dates(unnamed, dt.date(2014, 3, 26), dt.date(2014, 3, 27)).run_id == "2014-W13"
+    assert named_after_dates(unnamed, sunday, dt.date(2014, 4, 2)).run_id == "2014-03-30_2014-04-02"
+    assert named_after_dates(unnamed, None, None).run_id == unnamed.run_id, "no dates: the clock's name"
+    for named in (
+        plan_week(None, input="week.csv", run_id="mine", now=NOW),
+        plan_week(None, input="week.csv", week="2014-W20", now=NOW),
+        plan_week(None, input="week.csv", overrides=["input.last_days=7"], now=NOW),  # a window: not by dates
+    ):
+        assert not named.unnamed and named_after_dates(named, monday, sunday).run_id == named.run_id
