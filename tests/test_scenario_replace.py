@@ -28,7 +28,7 @@ def test_a_writer_failing_during_a_rerun_keeps_the_old_run_and_latest(published,
 
     out, args, before = published
 
-    def full_disk(tables, path):
+    def full_disk(tables, path, *sample):
         path.write_bytes(b"half a workbook")
         raise OSError(28, "No space left on device")
 
