@@ -8,6 +8,7 @@ import html
 import json
 import re
 from dataclasses import replace
+from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -635,6 +636,19 @@ def test_report_keeps_each_change_heading_with_its_list():
     assert new.startswith("New topics") and "Alpha story" in new and "Beta story" in new
     assert growing == "Growing topicsNone."
     assert faded.startswith("Faded since the previous run") and "Delta story" in faded and "7 last run" in faded
+    assert "Unclustered · <b>2</b> headlines (14.3%)" in html, "what joined no topic is said plainly"
+
+
+def test_report_says_how_many_headlines_joined_no_topic_and_shows_some(example_run):
+    tables = read_run(example_run.folder)
+    unclustered = tables.headlines[tables.headlines["topic_id"] == -1]
+    html = render_report(tables)
+    if unclustered.empty:
+        assert "Unclustered ·" not in html
+        return
+    share = len(unclustered) / len(tables.headlines)
+    assert f"Unclustered · <b>{len(unclustered):,}</b> headlines ({share:.1%})" in html
+    assert escape(str(unclustered["headline"].iloc[0])) in html
 
 
 def test_report_escapes_every_text(example_run):

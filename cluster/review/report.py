@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from cluster import __version__
+from cluster.clustering import UNCLUSTERED
 from cluster.review.pages import fill, read_template
 from cluster.tables import RunTables, clustered_topics
 
@@ -111,6 +112,27 @@ def _changes(tables: RunTables) -> str:
     return f'<h2>What changed since the previous run</h2><div class="changes">{"".join(parts)}</div>'
 
 
+def _unclustered(tables: RunTables, examples: int = 5) -> str:
+    """What joined no topic, said plainly after the topics: how many headlines, their share, why,
+    where they are, and a few of them; nothing when every headline has a topic."""
+    row = tables.topics[tables.topics["topic_id"].astype(int) == UNCLUSTERED]
+    if row.empty or not int(row["size"].iloc[0]):
+        return ""
+    headlines = tables.headlines
+    texts: list[str] = []
+    if "topic_id" in headlines.columns and tables.text_column in headlines.columns:
+        members = headlines.loc[headlines["topic_id"].astype(int) == UNCLUSTERED, tables.text_column]
+        texts = list(dict.fromkeys(members.astype(str)))[:examples]
+    items = "".join(f"<li>{_text(text)}</li>" for text in texts)
+    return (
+        f'<section class="topic unclustered"><h3>Unclustered · <b>{_number(row["size"].iloc[0])}</b> headlines '
+        f"({_share(row['share'].iloc[0])})</h3>"
+        '<p class="meta">These headlines joined no topic: none was close enough to a topic\'s own headlines. '
+        "They are counted in no topic's size, and listed under topic -1 (Unclustered) in the workbook's "
+        f"Headlines sheet and in headlines.csv.</p><ul>{items}</ul></section>"
+    )
+
+
 def render_report(
     tables: RunTables, n_topics: int = 20, map_link: str | None = None, map_sample: "Sample | None" = None
 ) -> str:
@@ -124,6 +146,7 @@ def render_report(
     cards = cards or '<p class="none">No topic was found this run.</p>'
     smaller = len(topics) - len(largest)
     more = f"<p>{smaller:,} smaller topics are in topics.xlsx and topics.csv.</p>" if smaller > 0 else ""
+    more += _unclustered(tables)
     changes = _changes(tables) if tables.has_tracking else ""
     sample = map_sample if map_link else None
     points = (
