@@ -85,6 +85,40 @@ def test_a_big_continuing_story_keeps_its_key_rather_than_a_small_fragment():
     assert sorted(match_topics(previous.centroid @ current.centroid.T, 0.6)) == [(0, 1), (1, 0)]
 
 
+def test_a_subject_that_plainly_continues_gets_its_key_back_not_a_bigger_merely_similar_topic():
+    # Weekly runs, 2014-W15 to W16: a 68-row "tap water" story continues as a 12-row topic that
+    # shares one of its headlines (cosine 0.97); a 91-row "polluted soil" topic of the same
+    # country sits at cosine 0.62, just over the threshold. Weighting the whole similarity by
+    # size (68 · 0.62 > 12 · 1.01, the shared headline adding 0.5 · 1/12) handed the key to the
+    # soil topic; only the margin above the threshold counts now (12 · 0.41 > 68 · 0.02).
+    previous = state(
+        [[1, 0, 0]], [68], keys=["T0001"], texts=["Benzene found in city tap water", "other"], text_topics=[0, 0]
+    )
+    current = state(
+        [[0.62, 0, 0.785], [0.97, 0.243, 0]],  # topic 0: the unrelated soil topic; topic 1: the water story
+        [91, 12],
+        texts=["China soil polluted", "benzene found in city TAP WATER"],
+        text_topics=[0, 1],
+    )
+    tracking = track_topics(current, PreviousRun("last", previous, next_key=2), TrackingConfig())
+    assert tracking.keys.tolist() == ["T0002", "T0001"]
+    assert tracking.status.tolist() == ["new", "shrinking"]
+
+
+def test_two_pairs_just_over_the_threshold_do_not_outbid_one_clear_match():
+    # Rows: a 284-row stocks topic (A) and a 151-row banks topic (P) of last week; columns: a
+    # 141-row stocks topic (B, 0.94 to A) and a 146-row buyback topic (C, 0.63 to A). P is 0.603
+    # to B. Summed weighted similarities preferred A→C and P→B (92 + 85 > 132); counting the
+    # margins, A→B (48) beats them (4.4 + 0.4), and P and C pair with nothing.
+    similarity = np.array([[0.94, 0.63], [0.603, 0.2]])
+    weight = np.minimum.outer(np.array([284, 151]), np.array([141, 146])).astype(float)
+    assert match_topics(similarity, threshold=0.6, weight=weight) == [(0, 0)]
+
+
+def test_a_pair_exactly_at_the_threshold_still_matches():
+    assert match_topics(np.array([[0.6]]), threshold=0.6, weight=np.array([[5.0]])) == [(0, 0)]
+
+
 def test_without_a_previous_run_every_topic_is_new():
     current = state([[1, 0, 0], [0, 1, 0]], [5, 3])
     tracking = track_topics(current, PreviousRun(None, None, next_key=1), TrackingConfig())
