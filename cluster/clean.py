@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from cluster.config import CleaningConfig
-from cluster.errors import InputError
+from cluster.errors import NoHeadlines
 from cluster.read import InputFile
 from cluster.weeks import Window
 
@@ -52,14 +52,15 @@ def select_window(
     frame: pd.DataFrame, date_column: str, window: Window | None
 ) -> tuple[pd.DataFrame, pd.DataFrame | None, int]:
     """The rows inside the window, the undated rows (rejected, with a reason; None without a
-    window) and how many fell outside. Raises InputError when no row is inside."""
+    window) and how many fell outside. Raises NoHeadlines (an InputError) when no row is inside."""
     if window is None:
         return frame, None, 0
     split = split_by_window(frame, date_column, window)
     if len(split.inside) == 0:
-        raise InputError(
+        raise NoHeadlines(
             f"all {len(frame)} rows fall outside the date window {window.describe()} "
-            f"({len(split.undated)} without a readable date); widen the window or check input.date_column"
+            f"({len(split.undated)} without a readable date); widen the window or check input.date_column",
+            short="no headline dated in it",
         )
     undated = frame.loc[split.undated].copy()
     undated["reason"] = f"missing or unreadable {date_column!r} while a date window is set"

@@ -1,5 +1,6 @@
-"""The options of `cluster run` and `cluster evaluate`, declared once, and `WeekChoices`, what one
-command was asked to plan. `cli.py` imports this module as `option`: `week: option.Week` is --week.
+"""The options and help texts of the commands, declared once, and `WeekChoices` and
+`SeasonChoices`, what one command was asked to plan. `cli.py` imports this module as `option`:
+`week: option.Week` is --week.
 
 Option help is Rich markup (the app sets `rich_markup_mode="rich"`): a literal `[` is written `\\[`.
 Flags carry `metavar=""`: Typer's Rich help would otherwise print a `<bool>` value they do not take.
@@ -61,6 +62,12 @@ Scheduler = Annotated[
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", metavar="", help="Only warnings and errors on stderr.")]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", metavar="", help="Debug logging on stderr.")]
+First = Annotated[
+    str, typer.Option("--from", help="First ISO week to run, e.g. 2014-W11 (Monday to Sunday).", show_default=False)
+]
+Last = Annotated[
+    str, typer.Option("--to", help="Last ISO week to run, included, e.g. 2014-W18, or `last`.", show_default=False)
+]
 LabelColumn = Annotated[str, typer.Option("--label-column", help="Column with the true grouping, e.g. story.")]
 CategoryColumn = Annotated[
     Optional[str], typer.Option("--category-column", help="Coarser labels; adds homogeneity against them.")
@@ -81,3 +88,40 @@ class WeekChoices:
     run_date: Optional[str]
     previous: Optional[str]
     scheduler: Optional[str]
+
+
+@dataclass(frozen=True)
+class SeasonChoices:
+    """The choices `cluster backfill` was given, named as `plan_weeks`'s keyword arguments."""
+
+    first: str
+    last: str
+    config: Optional[Path]
+    input: list[str]
+    output_dir: Optional[Path]
+    overrides: list[str]
+    scheduler: Optional[str]
+
+
+RUN_HELP = (
+    "Cluster a week of headlines and write topics.csv, headlines.csv, changes.csv, rejected.csv, run.json "
+    "and the review files (topics.xlsx, topic_map.png, topic_map.html, report.html).\n\n"
+    "On success the last line on stdout is the path of the run folder."
+)
+EVALUATE_HELP = (
+    "Run the job exactly as `run` does, then score the topics against a label column.\n\n"
+    "The label columns are removed before any stage runs. Prints NMI, ARI, V-measure, homogeneity and "
+    "completeness, with unassigned headlines counted as one cluster and as singletons, and writes them to "
+    "evaluation.json in the run folder."
+)
+BACKFILL_HELP = (
+    "Run every ISO week from --from to --to, in order, in one process: each week becomes the run folder "
+    "`cluster run --week` would write, tracked against the week before.\n\n"
+    "The input is read once and its headlines embedded in one pass; a week with no headlines is reported "
+    "and skipped. Prints a line per week; the last line on stdout is the output folder."
+)
+TIMELINE_HELP = (
+    "Rebuild the output folder's timeline from its run folders: timeline.csv, timeline.xlsx, timeline.png "
+    "and timeline.html (every run and backfill also updates it).\n\n"
+    "The last line on stdout is the path of timeline.csv."
+)

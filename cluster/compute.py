@@ -135,10 +135,15 @@ class Compute:
         parts: Iterable[Part],
         shared: dict[str, Any] | None = None,
         done: Callable[[int], None] | None = None,
+        threads_as_here: bool = False,
     ) -> list[Result]:
         """`[func(part, **shared) for part in parts]`, here or on the workers; `done(i)` is called
-        as part i finishes (e.g. to move a progress bar). In-process, `parts` may be a generator
-        that makes each part when its turn comes."""
+        as part i finishes (e.g. to move a progress bar). `parts` may be a generator that makes
+        each part when its turn comes (on Dask, each is submitted as soon as it is made).
+
+        With `threads_as_here`, each part runs on its worker with this process's BLAS and OpenMP
+        thread counts: a worker starts with one thread each, and a stage whose bits depend on
+        them (UMAP's PCA start, HDBSCAN) must round as it would here (see `with_threads`)."""
         shared = shared or {}
         if self.client_ is None:
             results = []
@@ -150,9 +155,12 @@ class Compute:
         from distributed import as_completed
 
         # shared values go to every worker once, not once per task
-        scattered = {key: self.client_.scatter(value, broadcast=True) for key, value in shared.items()}
+        values = {key: self.client_.scatter(value, broadcast=True) for key, value in shared.items()}
+        task: Callable[..., Any] = func
+        if threads_as_here:  # two small values, sent with each task
+            task, values = with_threads, {"stage": func, "threads": thread_counts(), **values}
         # submit, not map: map reserves keyword names (batch_size...) that a stage may use
-        futures = [self.client_.submit(func, part, pure=False, **scattered) for part in parts]
+        futures = [self.client_.submit(task, part, pure=False, **values) for part in parts]
         position = {future.key: i for i, future in enumerate(futures)}
         failed: list[int] = []
         for future in as_completed(futures):
@@ -164,6 +172,31 @@ class Compute:
             # the first failing part, as in-process, not whichever failed first
             futures[min(failed)].result()
         return list(self.client_.gather(futures))
+
+
+def thread_counts() -> dict[str, int]:
+    """The BLAS and OpenMP thread counts this process's libraries use, by threadpoolctl's user
+    API ("blas", "openmp"). scikit-learn's HDBSCAN is imported first, so that the libraries a fit
+    loads (scipy's BLAS, OpenMP) are counted even before this process has fitted anything."""
+    import sklearn.cluster  # noqa: F401
+    from threadpoolctl import threadpool_info
+
+    counts: dict[str, int] = {}
+    for pool in threadpool_info():
+        api = str(pool["user_api"])
+        counts[api] = max(counts.get(api, 0), int(pool["num_threads"]))
+    return counts
+
+
+def with_threads(part: Any, stage: Callable[..., Any], threads: dict[str, int], **shared: Any) -> Any:
+    """`stage(part, **shared)` with the BLAS and OpenMP libraries held at `threads` (a task on a
+    worker, whose nanny started it with one thread each). The libraries are loaded first, as
+    `thread_counts` loads them: a limit holds only for a library already loaded."""
+    import sklearn.cluster  # noqa: F401
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=threads):
+        return stage(part, **shared)
 
 
 def peak_rss_mb() -> float:
@@ -180,3 +213,11 @@ def in_process() -> Compute:
     from cluster.config import ComputeConfig
 
     return Compute(ComputeConfig())
+
+
+def memory_report(compute: Compute | None) -> dict[str, Any]:
+    """Peak resident memory of this process (and of the Dask workers, when they did work), in MB."""
+    report: dict[str, Any] = {"peak_rss_mb": peak_rss_mb()}
+    if compute is not None and compute.distributed:
+        report["workers_peak_rss_mb"] = compute.workers_peak_rss_mb()
+    return report

@@ -13,6 +13,16 @@ class InputError(UserError):
     """The input file(s) cannot be read or hold no usable headlines."""
 
 
+class NoHeadlines(InputError):
+    """The date window holds no usable headline: an error for one run, a week to skip for a
+    backfill (`cluster.jobs.run_weeks`), which catches this and nothing else; `short` is what
+    the backfill's summary says about the week."""
+
+    def __init__(self, message: str, short: str = "") -> None:
+        super().__init__(message)
+        self.short = short or message
+
+
 class RunLocked(Exception):
     """Another run holds the output folder. The CLI prints one line and exits with 3."""
 

@@ -15,9 +15,22 @@ from typing import Sequence, Union
 from cluster.config import Config
 from cluster.config_files import load_config
 from cluster.errors import ConfigError
-from cluster.weeks import Window, default_run_id, resolve_window, schedule_overrides, span_name, week_of, window_name
+from cluster.weeks import (
+    Window,
+    default_run_id,
+    named_week,
+    resolve_window,
+    schedule_overrides,
+    span_name,
+    week_of,
+    weeks_between,
+    window_name,
+)
 
 ConfigSource = Union[Config, Path, str, None]
+# Five years of weekly runs: a longer span is more likely a typo (2014-W11 to 2041-W18) than a
+# plan, and it would hold every week's rows in memory at once; split it into several backfills.
+MAX_BACKFILL_WEEKS = 260
 
 
 @dataclass(frozen=True)
@@ -107,3 +120,42 @@ def plan_week(
         flags.setdefault("compute", {})["scheduler"] = scheduler
     cfg = load_config(config, list(overrides), flags)
     return resolve_run(cfg, week_name=week_name, by_run_date=run_date is not None, now=now)
+
+
+def plan_weeks(
+    config: ConfigSource = None,
+    *,
+    first: str,
+    last: str,
+    input: Union[str, Path, Sequence[Union[str, Path]], None] = None,
+    output_dir: Union[str, Path, None] = None,
+    scheduler: str | None = None,
+    overrides: Sequence[str] = (),
+    now: dt.datetime | None = None,
+) -> list[RunPlan]:
+    """One plan per ISO week from `first` to `last` (`--from`, `--to`: `2014-W11`, or `last`),
+    each exactly the plan of `cluster run --week W` with the same config and choices, so that a
+    backfilled week is the run its weekly schedule would have made. Refuses, in one line, a span
+    that runs backwards or is longer than MAX_BACKFILL_WEEKS, and a config that names every run
+    alike (`output.run_id`), which would make each week replace the one before."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    start, end = named_week(first, "--from", now.date()), named_week(last, "--to", now.date())
+    if start.since > end.since:
+        raise ConfigError(f"--from {start.name} is after --to {end.name}; give the earlier week first")
+    weeks = weeks_between(start, end)
+    if len(weeks) > MAX_BACKFILL_WEEKS:
+        raise ConfigError(
+            f"--from {start.name} --to {end.name} spans {len(weeks)} weeks; a backfill covers at most "
+            f"{MAX_BACKFILL_WEEKS} (five years): split it into several"
+        )
+    plans = [
+        plan_week(config, input=input, output_dir=output_dir, week=week.name, scheduler=scheduler,
+                  overrides=overrides, now=now)
+        for week in weeks
+    ]  # fmt: skip
+    named = plans[0].config.output.run_id
+    if named is not None:
+        raise ConfigError(
+            f"output.run_id is set ({named!r}): a backfill names each run after its week; remove it from the config"
+        )
+    return plans

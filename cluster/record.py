@@ -14,7 +14,7 @@ import platform
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,9 @@ from cluster import __version__
 from cluster.clustering import BY_GROUPING, BY_HDBSCAN, BY_NEAREST, BY_NONE, UNCLUSTERED
 from cluster.scale import BY_VOTE
 from cluster.store.cached import library_versions
+
+if TYPE_CHECKING:
+    from cluster.embed import Embedded
 
 LIBRARIES = [
     "sentence-transformers",
@@ -65,6 +68,14 @@ class ModelPart:
     dimension: int
     backend: str  # onnx (int8, or fp32 when int8 drifts: cluster/onnx_export.py) or torch
     note: str | None = None  # why the route differs from what the settings asked for, if it does
+
+    @classmethod
+    def of(cls, embedded: "Embedded") -> "ModelPart":
+        """The model that made `embedded`'s vectors, by which route, and why that route, when
+        it differs from the one asked for."""
+        source = embedded.source
+        dimension = int(embedded.vectors.shape[1])
+        return cls(source.name, source.kind, source.location, dimension, embedded.backend, embedded.note)
 
 
 @dataclass(frozen=True)

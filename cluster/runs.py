@@ -21,7 +21,7 @@ import tempfile
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Collection
 
 from cluster.config import computation_settings
 from cluster.errors import ConfigError, InputError
@@ -54,6 +54,11 @@ MAP_PNG = "topic_map.png"
 MAP_HTML = "topic_map.html"
 REPORT = "report.html"
 LATEST = "latest"
+# The output folder's timeline, beside `latest`: every run folder's topics by key (cluster.timeline)
+TIMELINE_CSV = "timeline.csv"
+TIMELINE_XLSX = "timeline.xlsx"
+TIMELINE_PNG = "timeline.png"
+TIMELINE_HTML = "timeline.html"
 
 Writer = Callable[[Path], None]
 # the review files, by the name `cluster.review.review_writers` gives each
@@ -208,6 +213,11 @@ def read_run(folder: Path | str) -> RunTables:
     )
 
 
+def read_topics(folder: Path) -> "pd.DataFrame":
+    """A run folder's topics.csv alone, typed (what the timeline needs, without the headlines)."""
+    return read_table(Path(folder) / TOPICS_CSV, TOPICS)
+
+
 # -- publishing ------------------------------------------------------------------------------
 
 
@@ -350,7 +360,12 @@ def _fingerprint_of(run: RunInfo) -> str:
 
 
 def find_previous_run(
-    output_dir: Path, run_id: str, previous: str | None, window_until: str = "", fingerprint: str | None = None
+    output_dir: Path,
+    run_id: str,
+    previous: str | None,
+    window_until: str = "",
+    fingerprint: str | None = None,
+    replaced: Collection[str] = (),
 ) -> PreviousRun:
     """The run to compare with: `previous` if named ("none" for no comparison), else the newest
     complete run in `output_dir` other than `run_id` (which this run replaces). With a date
@@ -359,8 +374,10 @@ def find_previous_run(
 
     A run with the same `fingerprint` (same input files, window and settings) under another id is
     a rerun of this one: it is neither compared with nor counted, so a rerun gives the same files.
+    Neither are the runs in `replaced`: a backfill's later weeks, which it is about to replace, so
+    that rerunning a backfill gives the same keys.
     """
-    others = [r for r in list_runs(output_dir) if r.run_id != run_id]
+    others = [r for r in list_runs(output_dir) if r.run_id != run_id and r.run_id not in replaced]
     if fingerprint is not None:
         others = [r for r in others if _fingerprint_of(r) != fingerprint]
     next_key = max([1, *(_stored_next_key(r) for r in others)])

@@ -118,6 +118,22 @@ CHANGES = Table(
 
 REJECTED = Table("rejected", (Column("reason"),), carries_input=True)
 
+# The output folder's timeline (cluster.timeline): one row per topic key and run, runs in order.
+TIMELINE = Table(
+    "timeline",
+    (
+        Column("run_id"),
+        Column("window_since"),
+        Column("window_until"),
+        Column("topic_key"),
+        Column("topic_id", INT),
+        Column("label"),
+        Column("size", INT),
+        Column("share", FLOAT),
+        Column("status"),
+    ),
+)
+
 # Columns the job adds to input rows: an input column of the same name would be overwritten.
 ADDED_TO_INPUT = [*HEADLINES.names, *REJECTED.names]
 

@@ -37,16 +37,17 @@ class Week:
     name: str
 
 
-def parse_week(text: str) -> Week:
-    """`2026-W48` (or `2026W48`) → Monday 2026-11-23 to Sunday 2026-11-29."""
+def parse_week(text: str, flag: str = "--week") -> Week:
+    """`2026-W48` (or `2026W48`) → Monday 2026-11-23 to Sunday 2026-11-29. `flag` names the
+    option in the error message."""
     match = _WEEK.fullmatch(text.strip())
     if not match:
-        raise ConfigError(f"--week {text!r}: use an ISO week like 2026-W48")
+        raise ConfigError(f"{flag} {text!r}: use an ISO week like 2026-W48")
     year, week = int(match.group(1)), int(match.group(2))
     try:
         monday = dt.date.fromisocalendar(year, week, 1)
     except ValueError:
-        raise ConfigError(f"--week {text!r}: {year} has no ISO week {week}") from None
+        raise ConfigError(f"{flag} {text!r}: {year} has no ISO week {week}") from None
     return Week(monday, monday + dt.timedelta(days=6), f"{year}-W{week:02d}")
 
 
@@ -54,6 +55,19 @@ def week_of(day: dt.date) -> Week:
     """The ISO week a date falls in."""
     year, week, _ = day.isocalendar()
     return parse_week(f"{year}-W{week:02d}")
+
+
+def named_week(text: str, flag: str = "--week", today: dt.date | None = None) -> Week:
+    """An ISO week by name, or `last`: the last complete ISO week before today (UTC)."""
+    if text.strip().lower() == "last":
+        return week_of((today or utc_today()) - dt.timedelta(days=7))
+    return parse_week(text, flag)
+
+
+def weeks_between(first: Week, last: Week) -> list[Week]:
+    """Every ISO week from `first` to `last`, both included, in order."""
+    count = (last.since - first.since).days // 7 + 1
+    return [week_of(first.since + dt.timedelta(weeks=i)) for i in range(max(count, 0))]
 
 
 def window_name(window: Window) -> str:
@@ -86,8 +100,7 @@ def schedule_overrides(
     if week is not None and run_date is not None:
         raise ConfigError("give --week or --run-date, not both")
     if week is not None:
-        today = today or utc_today()
-        chosen = week_of(today - dt.timedelta(days=7)) if week.strip().lower() == "last" else parse_week(week)
+        chosen = named_week(week, "--week", today)
         return {"input": {"since": chosen.since, "until": chosen.until, "last_days": None}}, chosen.name
     if run_date is not None:
         try:

@@ -17,6 +17,8 @@ REPO = Path(__file__).resolve().parents[1]
 EXAMPLE_CONFIG = REPO / "configs" / "example.yaml"
 EXAMPLE_INPUT = REPO / "examples" / "uci_headlines_sample.csv"
 SHARED_DATA = REPO.parent / "shared" / "data"
+# what every run keeps up to date at the top of its output folder, beside `latest`
+TIMELINE_FILES = ["timeline.csv", "timeline.html", "timeline.png", "timeline.xlsx"]
 
 
 @dataclass
@@ -34,6 +36,12 @@ class CliRun:
 def invoke(args: list[str], output_dir: Path) -> CliRun:
     """Run the real CLI in-process (so numba's compiled UMAP is reused)."""
     result = CliRunner().invoke(app, ["run", *args, "--output-dir", str(output_dir)], catch_exceptions=False)
+    return CliRun(result.exit_code, result.stdout, result.stderr, output_dir)
+
+
+def backfill(args: list[str], output_dir: Path) -> CliRun:
+    """`cluster backfill` in-process, like `invoke`; the last line on stdout is the output folder."""
+    result = CliRunner().invoke(app, ["backfill", *args, "--output-dir", str(output_dir)], catch_exceptions=False)
     return CliRun(result.exit_code, result.stdout, result.stderr, output_dir)
 
 
@@ -153,3 +161,17 @@ def example_sample_run(tmp_path_factory) -> CliRun:
     run = invoke(args, out)
     assert run.exit_code == 0, run.stderr
     return run
+
+
+@pytest.fixture(scope="session")
+def two_weeks_input(tmp_path_factory) -> Path:
+    """The example's real headlines over two ISO weeks: rows dated Monday to Wednesday stay in
+    2014-W13 (117), the rest move 7 days on into 2014-W14 (286), so stories run on across the
+    weeks. Both weeks are short lists (fewer than 300 distinct headlines)."""
+    frame = pd.read_csv(EXAMPLE_INPUT, dtype=str, keep_default_na=False)
+    dates = pd.to_datetime(frame["date"], utc=True)
+    later = dates >= pd.Timestamp("2014-03-27", tz="UTC")
+    frame.loc[later, "date"] = (dates[later] + pd.Timedelta(days=7)).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    path = tmp_path_factory.mktemp("two-weeks") / "two_weeks.csv"
+    frame.to_csv(path, index=False, encoding="utf-8")
+    return path

@@ -118,3 +118,58 @@ def test_a_signal_during_the_run_is_its_exit_code_and_the_handlers_come_back(mon
     result = CliRunner().invoke(app, ["run", "-o", str(tmp_path)])
     assert (result.exit_code, result.stderr.strip()) == (code, line)
     assert signal.getsignal(signum) is before
+
+
+def test_backfill_options_reach_plan_weeks_under_their_own_names(monkeypatch):
+    seen: dict = {}
+
+    def plan_weeks(**choices):
+        seen.update(choices)
+        raise ConfigError("planned")
+
+    monkeypatch.setattr("cluster.plan.plan_weeks", plan_weeks)
+    result = CliRunner().invoke(
+        app,
+        ["backfill", "--from", "2014-W11", "--to", "2014-W18", "-c", "c.yaml", "-i", "a.csv", "-o", "out"]
+        + ["--set", "x.y=1", "--scheduler", "local", "-q"],
+    )
+    assert (result.exit_code, result.stderr) == (2, "error: planned\n")
+    assert seen == {
+        "first": "2014-W11", "last": "2014-W18", "config": Path("c.yaml"), "input": ["a.csv"],
+        "output_dir": Path("out"), "overrides": ["x.y=1"], "scheduler": "local",
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "span, message",
+    [
+        (["--from", "2014-W18", "--to", "2014-W11"], "error: --from 2014-W18 is after --to 2014-W11"),
+        (["--from", "2014-W11", "--to", "2014-W60"], "error: --to '2014-W60': 2014 has no ISO week 60"),
+        (["--from", "1990-W01", "--to", "2014-W11"], "a backfill covers at most 260 (five years)"),
+    ],
+)
+def test_a_bad_backfill_span_is_one_line_and_exit_code_2(tmp_path, span, message):
+    result = CliRunner().invoke(app, ["backfill", *span, "-i", str(EXAMPLE_INPUT), "-o", str(tmp_path / "o")])
+    assert result.exit_code == 2 and message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()
+
+
+def test_backfill_and_timeline_help_name_their_options():
+    backfill = help_text("backfill")
+    for option in ("--from", "--to", "--config", "--input", "--output-dir", "--set", "--scheduler", "--quiet"):
+        assert option in backfill, option
+    assert " --week " not in backfill and " --run-id " not in backfill
+    assert "--output-dir" in help_text("timeline")
+
+
+def test_a_timeline_of_a_folder_without_runs_is_one_line_and_exit_code_2(tmp_path):
+    missing = CliRunner().invoke(app, ["timeline", "-o", str(tmp_path / "none")])
+    assert (
+        missing.exit_code == 2
+        and missing.stderr.startswith("error: output folder")
+        and not (tmp_path / "none").exists()
+    )
+    (tmp_path / "empty").mkdir()
+    empty = CliRunner().invoke(app, ["timeline", "-o", str(tmp_path / "empty")])
+    assert empty.exit_code == 2 and "holds no complete run folder" in empty.stderr
+    assert sorted(p.name for p in (tmp_path / "empty").iterdir()) == []

@@ -7,7 +7,7 @@ import builtins
 
 import pytest
 
-from cluster.compute import Compute, split
+from cluster.compute import Compute, split, thread_counts, with_threads
 from cluster.config import ComputeConfig
 from cluster.config_files import load_config
 from cluster.errors import ConfigError
@@ -36,6 +36,22 @@ def test_in_process_map_keeps_order_passes_shared_values_and_reports_each_part()
         assert compute.workers_peak_rss_mb() == []
     assert result == [[10, 20], [30]]
     assert finished == [0, 1]
+
+
+def test_a_task_runs_with_the_thread_counts_it_is_given_and_they_come_back_after():
+    """A backfill's fit on a worker runs with the client's BLAS and OpenMP threads (its nanny
+    started it with one each), so that it rounds as an in-process fit does."""
+    from threadpoolctl import threadpool_info
+
+    here = thread_counts()
+    assert here.get("blas", 0) >= 1
+
+    def seen(part: int, offset: int) -> tuple[int, dict[str, int]]:
+        return part + offset, {pool["user_api"]: pool["num_threads"] for pool in threadpool_info()}
+
+    value, inside = with_threads(1, seen, {"blas": 1}, offset=2)
+    assert value == 3 and inside["blas"] == 1
+    assert thread_counts() == here
 
 
 def test_missing_dask_is_a_config_error_that_says_how_to_install_it(monkeypatch):

@@ -8,7 +8,7 @@ import pytest
 
 from cluster import Config, load_config, plan_week
 from cluster.errors import ConfigError
-from cluster.plan import named_after_dates, resolve_run
+from cluster.plan import MAX_BACKFILL_WEEKS, named_after_dates, plan_weeks, resolve_run
 
 from conftest import EXAMPLE_CONFIG, EXAMPLE_INPUT
 
@@ -90,3 +90,33 @@ def test_a_run_named_by_nothing_takes_the_span_of_its_headlines_dates():
         plan_week(None, input="week.csv", overrides=["input.last_days=7"], now=NOW),  # a window: not by dates
     ):
         assert not named.unnamed and named_after_dates(named, monday, sunday).run_id == named.run_id
+
+
+def test_plan_weeks_is_the_plan_of_run_week_for_every_week_of_the_span():
+    plans = plan_weeks(EXAMPLE_CONFIG, first="2014-W11", last="2014-W14", output_dir="/b", now=NOW)
+    assert [p.run_id for p in plans] == ["2014-W11", "2014-W12", "2014-W13", "2014-W14"]
+    for plan in plans:
+        alone = plan_week(EXAMPLE_CONFIG, week=plan.run_id, output_dir="/b", now=NOW)
+        assert (plan.config, plan.window, plan.run_id) == (alone.config, alone.window, alone.run_id)
+    last = plan_weeks(None, first="2026-W47", last="last", now=NOW)  # 2026-11-28 is in W48: the last complete is W47
+    assert [p.run_id for p in last] == ["2026-W47"]
+
+
+@pytest.mark.parametrize(
+    "first, last, message",
+    [
+        ("2014-W18", "2014-W11", "--from 2014-W18 is after --to 2014-W11; give the earlier week first"),
+        ("2014-W99", "2014-W11", "--from '2014-W99': 2014 has no ISO week 99"),
+        ("2014-W11", "may", "--to 'may': use an ISO week like 2026-W48"),
+        ("2000-W01", "2014-W11", f"spans 741 weeks; a backfill covers at most {MAX_BACKFILL_WEEKS}"),
+    ],
+)
+def test_a_bad_span_is_one_clear_line(first, last, message):
+    with pytest.raises(ConfigError) as error:
+        plan_weeks(None, first=first, last=last, now=NOW)
+    assert message in str(error.value) and "\n" not in str(error.value)
+
+
+def test_a_config_that_names_every_run_alike_is_refused_for_a_backfill():
+    with pytest.raises(ConfigError, match=r"output.run_id is set \('mine'\): a backfill names each run after"):
+        plan_weeks(None, first="2014-W11", last="2014-W12", overrides=["output.run_id=mine"], now=NOW)

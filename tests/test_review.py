@@ -233,6 +233,7 @@ def test_workbook_run_sheet_has_counts_and_settings(example_run):
     assert rows["clustering.min_cluster_size"] == "auto"
     assert rows["reduction.random_state"] == 42
     assert rows["resolved.min_cluster_size"] == manifest["resolved"]["min_cluster_size"]
+    assert "resolved.device" not in rows, "null on a warm rerun: the sheet would differ from the cold run's"
 
 
 def test_formula_like_headlines_are_text_cells_in_the_workbook(crafted_run):

@@ -4,6 +4,7 @@ skip, saying why, elsewhere."""
 
 from __future__ import annotations
 
+import html
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -198,3 +199,27 @@ def test_crafted_headlines_render_as_text_in_the_map(browser, crafted_run):
     check = browser.check(crafted_run.folder / "topic_map.html", MAP_READY, SEARCH_PROBE % "'=HYPERLINK'", timeout=60)
     assert check.problems == []
     assert check.probe["count"].startswith("1 of ")
+
+
+TIMELINE_READY = "(() => { const gd = document.getElementById('chart'); return !!(gd && gd._fullData); })()"
+TIMELINE_PROBE = """(() => {
+  const gd = document.getElementById('chart');
+  return {names: gd._fullData.map(t => t.name), visible: gd._fullData.map(t => t.visible),
+          rows: document.querySelectorAll('tbody tr').length};
+})()"""
+
+
+def test_the_timeline_page_draws_its_topics_offline(browser, example_run, tmp_path):
+    """timeline.html beside the run folder: drawn from its inline plotly.js with the network cut
+    off, the PNG's topics shown and the rest in the legend."""
+    check = browser.check(
+        example_run.output_dir / "timeline.html", TIMELINE_READY, TIMELINE_PROBE, tmp_path / "timeline.png", timeout=30
+    )
+    assert check.problems == []
+    topics = read_output(example_run.folder / "topics.csv")
+    clustered = topics[topics.topic_id != "-1"]
+    shown = min(len(clustered), 40)
+    assert check.probe["rows"] == shown and len(check.probe["names"]) == shown
+    assert check.probe["visible"] == [True] * min(shown, 12) + ["legendonly"] * (shown - min(shown, 12))
+    # the legend's names are HTML-escaped (plotly reads them as HTML)
+    assert check.probe["names"][0] == html.escape(f"{clustered.topic_key.iloc[0]} · {clustered.label.iloc[0]}")

@@ -156,6 +156,18 @@ def test_rerunning_an_old_week_compares_with_the_week_before_it(tmp_path):
     assert found.next_key == 12, "keys handed out by any run kept there are never reused"
 
 
+def test_a_backfill_counts_no_key_of_the_later_weeks_it_is_about_to_replace(tmp_path):
+    """Rerunning a backfill gives the same keys: week 13's rerun starts from the counter of the
+    runs before the span, not from week 14's, which the backfill replaces next."""
+    fake_run(tmp_path, "2014-W12", "2026-11-20T06:00:00+00:00", until="2014-03-23", next_key=3)
+    fake_run(tmp_path, "2014-W13", "2026-11-21T06:00:00+00:00", until="2014-03-30", next_key=7)
+    fake_run(tmp_path, "2014-W14", "2026-11-22T06:00:00+00:00", until="2014-04-06", next_key=12)
+    alone = find_previous_run(tmp_path, "2014-W13", None, window_until="2014-03-30")
+    assert (alone.run_id, alone.next_key) == ("2014-W12", 12)
+    backfilled = find_previous_run(tmp_path, "2014-W13", None, window_until="2014-03-30", replaced=("2014-W14",))
+    assert (backfilled.run_id, backfilled.next_key) == ("2014-W12", 3)
+
+
 def test_runs_that_differ_only_in_where_they_write_are_the_same_computation():
     inputs, window = [{"path": "a.csv", "sha256": "abc", "rows": 3}], {"since": "2026-11-23", "until": "2026-11-29"}
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLE_CONFIG, EXAMPLE_INPUT, SAMPLE_SETTINGS, invoke
+from conftest import EXAMPLE_CONFIG, EXAMPLE_INPUT, SAMPLE_SETTINGS, backfill, invoke
 
 CSVS = ("topics.csv", "headlines.csv", "rejected.csv", "changes.csv")
 
@@ -146,3 +147,31 @@ def test_an_unreachable_scheduler_is_one_clear_line_and_exit_2(tmp_path):
     assert run.exit_code == 2
     assert "cannot reach a Dask scheduler at tcp://127.0.0.1:9" in run.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_backfill_fitted_on_workers_writes_the_same_files_as_in_process(two_weeks_input, tmp_path):
+    """Both weeks are fitted on the workers at once (UMAP and HDBSCAN: short lists are sent
+    through them here), then tracked in week order: the same files as one after another in this
+    process. The fits' results are taken out of the cache in between, so the workers fit."""
+    require_dask()
+    from cluster.store import REDUCTIONS
+
+    cache = tmp_path / "cache"
+    span = ["--from", "2014-W13", "--to", "2014-W14", "--input", str(two_weeks_input), "--set", f"cache.dir={cache}",
+            "--set", "clustering.small_input_below=100"]  # fmt: skip
+    here = backfill(span, tmp_path / "here")
+    assert here.exit_code == 0, here.stderr
+    shutil.rmtree(cache / REDUCTIONS)
+    there = backfill([*span, "--scheduler", "local", "--set", "compute.partition_size=256"], tmp_path / "there")
+    assert there.exit_code == 0, there.stderr
+    assert "week 2014-W14 fitted on a worker" in there.stderr
+    for week in ("2014-W13", "2014-W14"):
+        for name in (*CSVS, "topic_centroids.npz", "topic_map.png", "topic_map.html", "report.html"):
+            assert (there.folder / week / name).read_bytes() == (here.folder / week / name).read_bytes(), (week, name)
+        manifest = json.loads((there.folder / week / "run.json").read_text())
+        assert manifest["fit"]["mode"] == "whole" and manifest["cache"]["reduction"] == "miss"
+        assert len(manifest["memory"]["workers_peak_rss_mb"]) == 2
+    for name in ("timeline.csv", "timeline.xlsx", "timeline.png", "timeline.html"):
+        assert (there.folder / name).read_bytes() == (here.folder / name).read_bytes(), name
+    manifest = json.loads((there.folder / "2014-W14" / "run.json").read_text())
+    assert manifest["tracking"]["previous_run"] == "2014-W13"

@@ -6,7 +6,7 @@ import json
 
 import pandas as pd
 
-from conftest import EXAMPLE_INPUT, invoke, read_output
+from conftest import EXAMPLE_INPUT, TIMELINE_FILES, invoke, read_output
 
 TOPIC_COLUMNS = [
     "topic_id",
@@ -45,8 +45,8 @@ def test_run_writes_tables_and_review_files_and_prints_the_folder_last(example_r
         "topics.xlsx",
     ]
     assert (example_run.output_dir / "latest").resolve() == folder.resolve()
-    # nothing but the run folder and the latest pointer: no staging folder left behind
-    assert sorted(p.name for p in example_run.output_dir.iterdir()) == ["first", "latest"]
+    # nothing but the run folder, the latest pointer and the timeline: no staging folder left behind
+    assert sorted(p.name for p in example_run.output_dir.iterdir()) == ["first", "latest", *TIMELINE_FILES]
 
 
 def test_topic_table_columns_and_order(example_run):
@@ -129,7 +129,7 @@ def test_rerun_with_same_run_id_replaces_the_folder(example_run, tmp_path):
     again = invoke(["--config", str(EXAMPLE_INPUT.parents[1] / "configs" / "example.yaml"), "--run-id", "wk"], tmp_path)
     assert again.exit_code == 0 and again.folder == first.folder
     assert not (again.folder / "marker").exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest", "wk"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest", *TIMELINE_FILES, "wk"]
 
 
 def test_rerun_into_the_same_folder_under_a_new_id_gives_identical_files(tmp_path):

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from conftest import EXAMPLE_CONFIG, invoke
+from conftest import EXAMPLE_CONFIG, TIMELINE_FILES, invoke
 
 
 def snapshot(folder):
@@ -37,7 +37,7 @@ def test_a_writer_failing_during_a_rerun_keeps_the_old_run_and_latest(published,
     assert again.exit_code == 1 and "No space left on device" in again.stderr
     assert snapshot(out / "week") == before
     assert os.readlink(out / "latest") == "week"
-    assert sorted(p.name for p in out.iterdir()) == ["latest", "logs", "week"], "no staging folder left"
+    assert sorted(p.name for p in out.iterdir()) == ["latest", "logs", *TIMELINE_FILES, "week"], "no staging left"
 
 
 def test_a_failed_swap_puts_the_old_run_back(published, monkeypatch):
@@ -57,4 +57,4 @@ def test_a_failed_swap_puts_the_old_run_back(published, monkeypatch):
     assert again.exit_code == 1 and "Input/output error" in again.stderr
     assert snapshot(out / "week") == before
     assert os.readlink(out / "latest") == "week"
-    assert sorted(p.name for p in out.iterdir()) == ["latest", "logs", "week"]
+    assert sorted(p.name for p in out.iterdir()) == ["latest", "logs", *TIMELINE_FILES, "week"]

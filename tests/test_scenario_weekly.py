@@ -12,7 +12,7 @@ import pytest
 
 from cluster.track import size_status
 
-from conftest import EXAMPLE_CONFIG, REPO, invoke, read_output
+from conftest import EXAMPLE_CONFIG, REPO, TIMELINE_FILES, invoke, read_output
 
 STATUSES = {"new", "continuing", "growing", "shrinking"}
 
@@ -114,7 +114,7 @@ def test_new_keys_continue_after_the_previous_runs_and_are_never_reused(tracked)
 def test_rerunning_a_week_replaces_it_with_the_same_keys(tracked):
     for name, content in tracked["b_first_time"].items():
         assert (tracked["b"] / name).read_bytes() == content, name
-    assert sorted(p.name for p in tracked["out"].iterdir()) == ["a", "b", "c", "latest"]
+    assert sorted(p.name for p in tracked["out"].iterdir()) == ["a", "b", "c", "latest", *TIMELINE_FILES]
 
 
 def test_week_selects_monday_to_sunday_and_names_the_run(example_run, example_cache, tmp_path):
@@ -198,4 +198,4 @@ def test_retention_keeps_the_last_runs(example_cache, tmp_path):
         tmp_path,
     )
     assert run.exit_code == 0, run.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest", "my-notes", "new", "old"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest", "my-notes", "new", "old", *TIMELINE_FILES]

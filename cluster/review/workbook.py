@@ -102,8 +102,9 @@ def _text_width(series: pd.Series, header: str) -> int:
     return max(MIN_WIDTH, min(MAX_WIDTH, max(typical, len(header)) + 2))
 
 
-class _SheetWriter:
-    """Writes DataFrames as sheets with a frozen, filtered header row and typed cells."""
+class SheetWriter:
+    """Writes DataFrames as sheets with a frozen, filtered header row and typed cells (the run
+    folder's workbook and the output folder's timeline.xlsx)."""
 
     def __init__(self, workbook: Workbook) -> None:
         self.book = workbook
@@ -250,7 +251,9 @@ def run_sheet(manifest: dict[str, Any]) -> pd.DataFrame:
     ]
     rows += _flatten("assigned_by", manifest.get("assigned_by", {}))
     rows += _flatten("model", {k: v for k, v in manifest.get("model", {}).items() if k != "location"})
-    rows += _flatten("resolved", manifest.get("resolved", {}))
+    # not the device: it is null when every vector came from the cache, and the sheet must be the
+    # same for a cold run and a warm rerun of the same computation
+    rows += _flatten("resolved", {k: v for k, v in manifest.get("resolved", {}).items() if k != "device"})
     rows += _flatten("", manifest.get("config", {}))
     rows += _flatten("version", manifest.get("versions", {}))
     rows += _flatten("large_run", manifest.get("large_run") or {})
@@ -275,7 +278,7 @@ def write_workbook(tables: RunTables, path: Path, sample: "Sample | None" = None
         },
     )
     workbook.set_properties({"title": f"Topics, run {tables.run_id}", "created": FIXED_CREATED})
-    writer = _SheetWriter(workbook)
+    writer = SheetWriter(workbook)
     long_text = {c: MAX_WIDTH for c in ("keywords", "representative_1", "representative_2", "representative_3")}
     long_text["label"] = 36
     writer.write("Topics", tables.topics, widths={c: w for c, w in long_text.items() if c in tables.topics})
