@@ -143,13 +143,16 @@ class ClusteringConfig(_Section):
 
 
 class LabelingConfig(_Section):
-    """c-TF-IDF keywords, representative headlines and short labels."""
+    """c-TF-IDF keywords, representative headlines and labels."""
 
+    # headline: a phrase taken from the topic's own headlines (cluster/headline_label.py);
+    # keywords: the older "Pritzker / Ban / Prize" triple of `label_terms` keywords
+    style: Literal["headline", "keywords"] = "headline"
     n_keywords: int = Field(default=10, ge=1, le=50)
     ngram_range: tuple[int, int] = (1, 2)
     stop_words: Union[Literal["english"], list[str], None] = "english"
     n_representatives: int = Field(default=3, ge=1, le=3)  # topics.csv has three representative columns
-    label_terms: int = Field(default=3, ge=1, le=10)
+    label_terms: int = Field(default=3, ge=1, le=10)  # style: keywords only
 
     @field_validator("ngram_range")
     @classmethod

@@ -12,6 +12,8 @@ import scipy.sparse as sp
 from cluster.clustering import UNCLUSTERED
 from cluster.compute import Compute, in_process, split
 from cluster.config import LabelingConfig
+from cluster.headline_label import topic_labels
+from cluster.headline_text import is_publisher_tail
 
 UNCLUSTERED_LABEL = "Unclustered"
 NEAR_DUPLICATE_COSINE = 0.95  # representatives closer than this to one already picked add nothing
@@ -193,6 +195,11 @@ def describe_topics(
     per topic id out). The unclustered group gets neither keywords nor representatives."""
     tfidf = ClassTfidf(ngram_range=cfg.ngram_range, stop_words=cfg.stop_words).fit(texts, labels, weights, compute)
     keywords = tfidf.top_terms(cfg.n_keywords)
+    headline_labels = (
+        topic_labels(texts, weights, vectors, labels, centroids, keywords, stop_words=cfg.stop_words)
+        if cfg.style == "headline"
+        else {}
+    )
     described: dict[int, TopicDescription] = {}
     for topic in sorted(int(t) for t in np.unique(labels)):
         if topic == UNCLUSTERED:
@@ -201,7 +208,29 @@ def describe_topics(
         members = np.flatnonzero(labels == topic)
         member_texts = [texts[i] for i in members]
         terms = keywords.get(topic, [])
-        label = make_label(terms, member_texts, cfg.label_terms) or member_texts[0][:60]
-        representatives = pick_representatives(vectors[members], member_texts, centroids[topic], cfg.n_representatives)
+        label = headline_labels.get(topic) or make_label(terms, member_texts, cfg.label_terms) or member_texts[0][:60]
+        picked = pick_representatives(vectors[members], member_texts, centroids[topic], cfg.n_representatives)
+        # shown without a publisher tail or a dangling "..."; headlines.csv keeps every row's own text
+        representatives = [display_text(text) for text in picked]
         described[topic] = TopicDescription(topic, label, terms, representatives)
     return described
+
+
+_TRAILING_ELLIPSIS = re.compile(r"\s*(?:\.\.\.|…)\s*$")
+_TAIL_SEPARATOR = re.compile(r"\s+(?:[-–—|]|--|::)\s+")
+
+
+def display_text(headline: str) -> str:
+    """A headline as a reviewer reads it: without a publisher tail (" - Reuters", or the stub a
+    cut-off headline ends in: "- NBC29 WVIR Charlottesville, VA News ...") or a trailing "...";
+    every word of the headline's own is kept."""
+    text = " ".join(headline.split())
+    truncated = bool(_TRAILING_ELLIPSIS.search(text))
+    text = _TRAILING_ELLIPSIS.sub("", text)
+    parts, separators = _TAIL_SEPARATOR.split(text), _TAIL_SEPARATOR.findall(text)
+    while len(parts) > 1 and len(" ".join(parts[:-1]).split()) >= 3:
+        cut_off_stub = truncated and len(parts[-1].split()) <= 6
+        if not (cut_off_stub or is_publisher_tail(parts[-1], separators[-1])):
+            break
+        parts, separators = parts[:-1], separators[:-1]
+    return "".join(part + sep for part, sep in zip(parts, [*separators, ""])) or headline
