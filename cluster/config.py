@@ -126,13 +126,20 @@ class ClusteringConfig(_Section):
     cluster_selection_epsilon: float = Field(default=0.0, ge=0.0)
     merge_threshold: Union[float, None] = Field(default=0.5, gt=0.0, le=1.0)
     merge_lexical_weight: float = Field(default=0.5, ge=0.0, le=10.0)
+    # a headline's evidence for a topic: the mean of its cosine similarity to the topic's closest
+    # other headline and to the topic's centroid (`clustering.member_evidence`); HDBSCAN's members
+    # below member_threshold are taken out (None: all stay), and an unclustered headline joins
+    # the topic it has the most evidence for when that reaches outlier_threshold
+    member_threshold: Union[float, None] = Field(default=0.44, ge=-1.0, le=1.0)
     outliers: Literal["keep", "nearest"] = "nearest"
-    outlier_threshold: float = Field(default=0.3, ge=-1.0, le=1.0)
+    outlier_threshold: float = Field(default=0.44, ge=-1.0, le=1.0)
     # below this many distinct headlines there is too little for UMAP and HDBSCAN: the headlines
-    # are grouped directly, joined at this blended similarity (`clustering.group_headlines`);
-    # capped because that path holds an n × n similarity matrix
+    # are grouped directly (`clustering.group_headlines`): pieces whose every two headlines reach
+    # small_input_threshold (blended similarity), joined where their centroids reach
+    # small_input_merge_threshold; capped because that path holds an n × n similarity matrix
     small_input_below: int = Field(default=300, ge=0, le=5000)
     small_input_threshold: float = Field(default=0.2, gt=0.0, le=1.0)
+    small_input_merge_threshold: float = Field(default=0.3, gt=0.0, le=1.0)
 
     @field_validator("min_cluster_size")
     @classmethod

@@ -2,9 +2,10 @@
 
 - **direct**: a short list (fewer than `clustering.small_input_below` distinct headlines) is
   grouped without UMAP and HDBSCAN (`clustering.group_headlines`); a topic needs two headlines;
-- **whole**: every distinct headline is reduced (UMAP) and clustered (HDBSCAN, merge, outliers);
+- **whole**: every distinct headline is reduced (UMAP) and clustered (HDBSCAN, merge, members
+  without evidence taken out, outliers: `clustering.join_pieces`);
 - **sample**: above `scale.fit_sample`, a sample is reduced and clustered and every other
-  headline is assigned to the sample's topics (`cluster.scale`).
+  headline is assigned to the sample's topics (`cluster.scale`), by the same evidence rule.
 
 The reduce and cluster stages take arrays and return arrays; here their results go through the
 cache (`cluster.store.cached`), keyed by everything they depend on, so a rerun skips them.

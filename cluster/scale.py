@@ -3,7 +3,8 @@
 Above `scale.fit_sample` distinct headlines, UMAP, HDBSCAN and the merge run on a sample of that
 size; every other headline then takes the topic its `scale.assign_neighbors` most similar sample
 headlines vote for (in embedding space, votes weighted by similarity), and a map position among
-those voters. A vote for "unclustered" goes through the same outlier policy as the sample did.
+those voters. As in the sample, a topic needs evidence (`voter_evidence`), and a vote for
+"unclustered" goes through the same outlier policy.
 The vote runs over fixed blocks of rows, in parts that `cluster.compute` may send to workers.
 """
 
@@ -76,16 +77,33 @@ def _nearest(rows: np.ndarray, sample: np.ndarray, k: int) -> tuple[np.ndarray, 
     return indices.numpy().astype(np.int64), values.numpy().astype(np.float64)
 
 
+def voter_evidence(rows: np.ndarray, voters: np.ndarray, weight: np.ndarray, fit: SampleFit) -> np.ndarray:
+    """For each row and voter, the row's evidence for that voter's topic, as
+    `clustering.member_evidence` defines it: (its closest sample headline of the topic + the
+    topic's centroid) / 2, by cosine similarity. The closest is among the voters, which are the
+    row's k nearest sample headlines, so it is exact for every topic that has a voter; -inf for
+    unclustered voters."""
+    closest = np.where(voters[:, :, None] == voters[:, None, :], weight[:, None, :], -np.inf).max(axis=2)
+    if not len(fit.centroid_ids):
+        return np.full(voters.shape, -np.inf)
+    position = np.clip(np.searchsorted(fit.centroid_ids, voters), 0, len(fit.centroid_ids) - 1)
+    centroid = np.take_along_axis(rows @ fit.centroids.T, position, axis=1)
+    return np.where(voters == UNCLUSTERED, -np.inf, (closest + centroid) / 2)
+
+
 def vote_block(
-    vectors: np.ndarray, fit: SampleFit, k: int, outliers: str, threshold: float
+    vectors: np.ndarray, fit: SampleFit, k: int, outliers: str, threshold: float, member_threshold: float | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Topic, how it was chosen and map position for each row of `vectors` (one part of the rest).
 
     The k most similar sample headlines vote, each with its similarity; ties go to the lower topic
-    id. A win for "unclustered" goes to the nearest centroid when `outliers` is "nearest" and the
-    similarity reaches `threshold`. The map position is the similarity-weighted mean of the voters
-    for the chosen topic (of the unclustered voters when it stays unclustered), or the topic's
-    centre on the map when the outlier policy chose it."""
+    id. As on the whole path, a topic needs evidence (`voter_evidence`): a winning topic keeps the
+    row only when its evidence reaches `member_threshold` (None: always). A win for
+    "unclustered", or a topic without that evidence, goes to the voters' topic with the most
+    evidence when `outliers` is "nearest" and it reaches `threshold`. The map position is the
+    similarity-weighted mean of the voters for the chosen topic (of the unclustered voters when
+    it stays unclustered, of all when none voted so), or the topic's centre on the map when the
+    outlier policy chose it."""
     labels = np.empty(len(vectors), dtype=np.int64)
     assigned_by = np.empty(len(vectors), dtype=object)
     map_xy = np.empty((len(vectors), 2), dtype=np.float32)
@@ -96,17 +114,22 @@ def vote_block(
         scores = ((voters[:, :, None] == voters[:, None, :]) * weight[:, None, :]).sum(axis=2)
         best = scores.max(axis=1, keepdims=True)
         winner = np.where(scores >= best, voters, np.iinfo(np.int64).max).min(axis=1)
+        evidence = voter_evidence(vectors[block], voters, weight, fit)
+        if member_threshold is not None:
+            backed = np.where(voters == winner[:, None], evidence, -np.inf).max(axis=1) >= member_threshold
+            winner = np.where(backed, winner, UNCLUSTERED)
         share = np.clip(weight, 1e-6, None) * (voters == winner[:, None])
+        share[share.sum(axis=1) == 0] = 1.0
         xy = (share[:, :, None] * fit.map_xy[nearest]).sum(axis=1) / share.sum(axis=1)[:, None]
         by = np.where(winner == UNCLUSTERED, BY_NONE, BY_VOTE).astype(object)
         lost = np.flatnonzero(winner == UNCLUSTERED)
-        if outliers == "nearest" and len(lost) and len(fit.centroid_ids):
-            topic, similarity = _nearest(vectors[block][lost], fit.centroids, 1)
-            accepted = similarity[:, 0] >= threshold
+        if outliers == "nearest" and len(lost):
+            pick = evidence[lost].argmax(axis=1)
+            accepted = evidence[lost, pick] >= threshold
             moved = lost[accepted]
-            winner[moved] = fit.centroid_ids[topic[accepted, 0]]
+            winner[moved] = voters[moved, pick[accepted]]
             by[moved] = BY_NEAREST
-            xy[moved] = fit.centres_xy[topic[accepted, 0]]  # its voters were not in the topic
+            xy[moved] = fit.centres_xy[np.searchsorted(fit.centroid_ids, winner[moved])]  # placed in its topic
         labels[block], assigned_by[block], map_xy[block] = winner, by, xy
     return labels, assigned_by, map_xy
 
@@ -143,7 +166,7 @@ def assign_rest(
     # a generator: in-process, each part is copied out only when its turn comes
     parts = (np.ascontiguousarray(vectors[rest[s]]) for s in split(len(rest), compute.cfg.partition_size, BLOCK))
     shared = {"fit": fit, "k": cfg.assign_neighbors, "outliers": clustering.outliers,
-              "threshold": clustering.outlier_threshold}  # fmt: skip
+              "threshold": clustering.outlier_threshold, "member_threshold": clustering.member_threshold}  # fmt: skip
     voted = compute.map(vote_block, parts, shared)
     labels = np.empty(len(vectors), dtype=np.int64)
     assigned_by = np.empty(len(vectors), dtype=object)

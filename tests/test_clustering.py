@@ -6,7 +6,10 @@ import numpy as np
 
 from cluster.clustering import (
     assign_outliers,
+    drop_unsupported,
     group_headlines,
+    join_pieces,
+    member_evidence,
     merge_similar_topics,
     number_topics_by_size,
     resolve_min_cluster_size,
@@ -15,15 +18,56 @@ from cluster.config import ClusteringConfig
 from cluster.reduce import word_vectors
 
 
-def test_nearest_outliers_respect_the_threshold():
-    vectors = np.array([[1, 0], [1, 0], [0, 1], [0, 1], [0.9, 0.436], [-1, 0]], dtype=float)
-    labels = np.array([0, 0, 1, 1, -1, -1])
-    weights = np.ones(6)
-    result = assign_outliers(vectors, labels, weights, ClusteringConfig(outliers="nearest", outlier_threshold=0.5))
-    assert result.labels.tolist() == [0, 0, 1, 1, 0, -1]
-    assert result.assigned_by.tolist() == ["hdbscan"] * 4 + ["nearest", "none"]
-    kept = assign_outliers(vectors, labels, weights, ClusteringConfig(outliers="keep"))
+def unit(rows) -> np.ndarray:
+    rows = np.asarray(rows, dtype=float)
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def story_and_stray() -> tuple[np.ndarray, np.ndarray]:
+    """Topic 0: five headlines of one story (cosine about 0.9 to each other); topic 1: four of
+    another; then a headline worded like story 0 that HDBSCAN left out, and a one-off at cosine
+    0.31 to story 0's centroid (enough for the old rule, 0.3 to the centroid) and at most 0.42
+    to any headline: evidence 0.36."""
+    rng = np.random.default_rng(0)
+    story_a = unit(np.array([1.0, 0, 0, 0, 0]) + 0.15 * rng.standard_normal((5, 5)))
+    story_b = unit(np.array([0, 1.0, 0, 0, 0]) + 0.15 * rng.standard_normal((4, 5)))
+    like_a = unit([[0.9, 0.1, 0.2, 0, 0]])
+    stray = unit([[0.3, 0.25, 0, 0.9, 0.2]])
+    return np.vstack([story_a, story_b, like_a, stray]), np.array([0] * 5 + [1] * 4 + [-1, -1])
+
+
+def test_evidence_is_the_mean_of_the_closest_relative_and_the_rest_of_the_topic():
+    vectors = unit([[1, 0], [0.8, 0.6], [0, 1]])
+    evidence = member_evidence(vectors, np.array([0, 0, 0]), np.array([1.0, 1.0, 2.0]))
+    # headline 0: closest relative cos 0.8; the rest of the topic (1·[0.8, 0.6] + 2·[0, 1]) at cos 0.8 / |[0.8, 2.6]|
+    assert np.isclose(evidence[0], (0.8 + 0.8 / np.hypot(0.8, 2.6)) / 2)
+    assert member_evidence(vectors, np.array([0, 0, -1]), np.ones(3))[2] == -1.0  # unclustered
+
+
+def test_a_stray_far_from_every_topic_stays_out_and_a_member_like_headline_joins():
+    vectors, labels = story_and_stray()
+    result = assign_outliers(vectors, labels, np.ones(len(labels)), ClusteringConfig(outlier_threshold=0.44))
+    assert result.labels.tolist() == [0] * 5 + [1] * 4 + [0, -1]
+    assert result.assigned_by.tolist() == ["hdbscan"] * 9 + ["nearest", "none"]
+    # with a lower bar the stray joins story 0, as it did under the old rule
+    looser = assign_outliers(vectors, labels, np.ones(len(labels)), ClusteringConfig(outlier_threshold=0.3))
+    assert looser.labels[-1] == 0
+    kept = assign_outliers(vectors, labels, np.ones(len(labels)), ClusteringConfig(outliers="keep"))
     assert kept.labels.tolist() == labels.tolist()
+
+
+def test_a_stray_that_hdbscan_put_in_a_topic_is_taken_out_and_stays_out():
+    vectors, labels = story_and_stray()
+    labels = np.array([0] * 5 + [1] * 4 + [-1, 0])  # the one-off landed in story 0
+    weights = np.ones(len(labels))
+    assert drop_unsupported(vectors, labels, weights, 0.44).tolist() == [0] * 5 + [1] * 4 + [-1, -1]
+    assert drop_unsupported(vectors, labels, weights, None).tolist() == labels.tolist()
+    result = join_pieces(labels, vectors, weights, ClusteringConfig(merge_threshold=None))
+    assert result.labels[-1] == -1 and result.assigned_by[-1] == "none"
+    assert result.assigned_by[-2] == "nearest" and result.labels[-2] == result.labels[0]
+    # a topic left with one member is no topic: both pieces of a pair without evidence go
+    pair = drop_unsupported(unit([[1, 0], [0, 1], [1, 0.05], [1, 0.1]]), np.array([3, 3, 5, 5]), np.ones(4), 0.44)
+    assert pair.tolist() == [-1, -1, 5, 5]
 
 
 def test_topics_are_numbered_by_size_in_rows():
@@ -64,29 +108,35 @@ def test_merge_counts_shared_rare_words_when_given_a_lexical_weight():
     assert merged.tolist() == [0, 0, 2, 3] * 15
 
 
-def test_a_short_list_is_grouped_directly_and_a_headline_alone_stays_unclustered():
-    # two pairs of near-identical headlines, a third pair further apart, and one unrelated headline
-    vectors = np.array(
-        [
-            [1, 0, 0, 0],
-            [0.98, 0.2, 0, 0],
-            [0, 1, 0, 0],
-            [0, 0.96, 0.28, 0],
-            [0, 0, 0.8, 0.6],
-            [0, 0, 0.6, 0.8],
-            [0, 0, 0, -1],
-        ],
-        dtype=float,
-    )
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    weights = np.array([1, 1, 3, 1, 1, 1, 1], dtype=float)
-    cfg = ClusteringConfig(small_input_threshold=0.9, merge_lexical_weight=0.0, outlier_threshold=0.3)
+def short_list() -> np.ndarray:
+    """Cosines like those of examples/related_stories.txt: three market headlines (M), two
+    election headlines (E), one of which (E1) shares M1's subject ("stocks ... ahead of
+    Japan's election"), a headline (X) close to E1 only and an unrelated one (Y)."""
+    names = ["M1", "M2", "M3", "E1", "E2", "X", "Y"]
+    gram = np.eye(len(names))
+    for a, b, cos in [("M1", "M2", 0.65), ("M1", "M3", 0.3), ("M2", "M3", 0.3), ("M1", "E1", 0.6), ("M2", "E1", 0.1),
+                      ("M3", "E1", 0.05), ("E1", "E2", 0.3), ("M1", "E2", 0.25), ("M2", "E2", 0.05), ("X", "E1", 0.25),
+                      ("X", "E2", 0.1)]:  # fmt: skip
+        gram[names.index(a), names.index(b)] = gram[names.index(b), names.index(a)] = cos
+    return np.linalg.cholesky(gram)  # unit rows with exactly these cosines
+
+
+def test_a_short_list_keeps_stories_apart_that_one_headline_touches_both():
+    vectors, weights = short_list(), np.ones(7)
+    cfg = ClusteringConfig(merge_lexical_weight=0.0)  # small_input_threshold 0.2, small_input_merge_threshold 0.3
     result = group_headlines(vectors, weights, cfg)
-    # the pair with 4 rows is topic 0; the unrelated headline has no topic it is close to
-    assert result.labels.tolist() == [1, 1, 0, 0, 2, 2, -1]
-    assert result.assigned_by.tolist() == ["grouped"] * 6 + ["none"]
-    # a headline left alone by the grouping still meets the outlier policy
-    looser = group_headlines(vectors, weights, cfg.model_copy(update={"outlier_threshold": -1.0}))
-    assert looser.labels[-1] != -1 and looser.assigned_by[-1] == "nearest"
+    assert result.labels.tolist() == [0, 0, 0, 1, 1, 1, -1]
+    # X has no piece (X-E2 is 0.1) but its evidence for the elections, (0.25 + 0.22) / 2, reaches 0.2
+    assert result.assigned_by.tolist() == ["grouped"] * 5 + ["nearest", "none"]
+    # average linkage from single headlines, as before: E1 joins M1 and M2 (mean 0.35) and the elections split
+    assert merge_similar_topics(vectors, np.arange(7), weights, 0.2).tolist() == [0, 0, 0, 0, 4, 5, 6]
+    kept = group_headlines(vectors, weights, cfg.model_copy(update={"outliers": "keep"}))
+    assert kept.labels[5] == -1
     # a threshold no two headlines reach: nothing is grouped
     assert (group_headlines(vectors, weights, cfg.model_copy(update={"small_input_threshold": 1.0})).labels == -1).all()
+
+
+def test_a_short_list_topic_is_numbered_by_rows():
+    vectors = unit([[1, 0, 0], [0.98, 0.2, 0], [0, 1, 0], [0, 0.96, 0.28], [0, 0, 1]])
+    result = group_headlines(vectors, np.array([1, 1, 3, 1, 1.0]), ClusteringConfig(merge_lexical_weight=0.0))
+    assert result.labels.tolist() == [1, 1, 0, 0, -1]  # the pair with 4 rows is topic 0

@@ -69,12 +69,22 @@ def test_a_vote_for_unclustered_follows_the_outlier_policy():
     labels = fit.labels.copy()
     labels[:20] = UNCLUSTERED  # the sample left topic 0's region unclustered
     fit = SampleFit(fit.vectors, labels, fit.map_xy, np.array([1]), fit.centroids[1:], fit.centres_xy[1:])
-    near_b = unit(np.array([[0.8, 0.6, 0]]))  # nearest sample headlines are unclustered; cos to topic 1 is 0.6
-    assert vote_block(near_b, fit, 5, "nearest", 0.3)[0].tolist() == [1]
-    assert vote_block(near_b, fit, 5, "nearest", 0.3)[1].tolist() == [BY_NEAREST]
-    assert vote_block(near_b, fit, 5, "nearest", 0.3)[2].tolist() == [[10, 10]], "placed in its topic, not its voters"
-    assert vote_block(near_b, fit, 5, "nearest", 0.9)[1].tolist() == [BY_NONE]
-    assert vote_block(near_b, fit, 5, "keep", 0.3)[0].tolist() == [UNCLUSTERED]
+    near_b = unit(np.array([[0.8, 0.6, 0]]))  # cos 0.8 to the unclustered region, 0.6 to topic 1
+    # 25 voters: unclustered ones win the vote, topic 1's voters give it evidence of about 0.6
+    assert vote_block(near_b, fit, 25, "nearest", 0.3)[0].tolist() == [1]
+    assert vote_block(near_b, fit, 25, "nearest", 0.3)[1].tolist() == [BY_NEAREST]
+    assert vote_block(near_b, fit, 25, "nearest", 0.3)[2].tolist() == [[10, 10]], "placed in its topic, not its voters"
+    assert vote_block(near_b, fit, 25, "nearest", 0.9)[1].tolist() == [BY_NONE]
+    assert vote_block(near_b, fit, 25, "keep", 0.3)[0].tolist() == [UNCLUSTERED]
+    # with 5 voters, all unclustered, no headline of topic 1 is close enough to count as evidence
+    assert vote_block(near_b, fit, 5, "nearest", 0.3)[0].tolist() == [UNCLUSTERED]
+
+
+def test_a_voted_topic_without_evidence_leaves_the_headline_unclustered():
+    far = unit(np.array([[0.5, 0, 0.866]]))  # every voter is in topic 0, at cosine 0.5: evidence 0.5
+    assert vote_block(far, two_topic_fit(), 5, "nearest", 0.6, member_threshold=0.4)[1].tolist() == [BY_VOTE]
+    assert vote_block(far, two_topic_fit(), 5, "nearest", 0.6, member_threshold=0.6)[0].tolist() == [UNCLUSTERED]
+    assert vote_block(far, two_topic_fit(), 5, "nearest", 0.45, member_threshold=0.6)[1].tolist() == [BY_NEAREST]
 
 
 def test_assignment_covers_every_headline_and_does_not_depend_on_partition_size():

@@ -75,7 +75,13 @@ def test_related_stories_list_from_the_seed_runs(tmp_path):
         (found,) = headlines.topic_id[headlines.headline.str.startswith(start)]
         return str(found)
 
+    # the groups a reader makes (issue #19): three stories of three headlines each, kept apart
     trade = {topic("RBI Holds Repo Rate"), topic("Trump Lifts 25% Tariff"), topic("Indian Refiners Scale Back")}
-    epstein = {topic("Ghislaine Maxwell"), topic("U.S. Lawmakers to Review Unredacted Jeffrey Epstein")}
-    assert len(trade) == 1 and len(epstein) == 1 and trade != epstein and "-1" not in trade | epstein
-    assert topic("Trump Slams Super Bowl") not in trade | epstein
+    epstein = {topic("Ghislaine Maxwell"), topic("Jack Lang Resigns"), topic("U.S. Lawmakers to Review Unredacted")}
+    markets = {topic("Asian Stocks Slip"), topic("Global Markets Slide"), topic("Japanese Pharmaceutical Stocks")}
+    assert len(trade) == len(epstein) == len(markets) == 1 and "-1" not in trade | epstein | markets
+    assert len(trade | epstein | markets) == 3
+    # "Asian stocks slip ... ahead of election" does not pull the elections into the markets
+    assert {topic("Japan Election 2026"), topic("Anutin’s Bhumjaithai Party")}.isdisjoint(markets)
+    for alone in ("Sydney Braces", "Trump Slams Super Bowl", "Australian Household Spending", "UK Starting Salaries"):
+        assert topic(alone) == "-1", alone
