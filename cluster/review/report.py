@@ -125,7 +125,7 @@ def _unclustered(tables: RunTables, examples: int = 5) -> str:
         texts = list(dict.fromkeys(members.astype(str)))[:examples]
     items = "".join(f"<li>{_text(text)}</li>" for text in texts)
     return (
-        f'<section class="topic unclustered"><h3>Unclustered · <b>{_number(row["size"].iloc[0])}</b> headlines '
+        f'<section class="unclustered"><h3>Unclustered · <b>{_number(row["size"].iloc[0])}</b> headlines '
         f"({_share(row['share'].iloc[0])})</h3>"
         '<p class="meta">These headlines joined no topic: none was close enough to a topic\'s own headlines. '
         "They are counted in no topic's size, and listed under topic -1 (Unclustered) in the workbook's "
