@@ -100,17 +100,30 @@ def tidy(text: str) -> tuple[str, bool]:
         text = text[slug.end() :]  # "UPDATE 2-", "US STOCKS-", but not the "UK-" of "UK-Based"
     for _ in range(2):
         text = _KICKER.sub("", text)
-    text = drop_repeated_subject(text)
-    parts = _TAIL_SEPARATOR.split(text)
-    separators = _TAIL_SEPARATOR.findall(text)
+    text, truncated = drop_tails(drop_repeated_subject(text), truncated)
+    return unquote(trim_end(text, dangling=truncated)), truncated
+
+
+def drop_tails(text: str, truncated: bool) -> tuple[str, bool]:
+    """The text without its trailing publisher tails (" - Reuters", "| The Republic"), and
+    whether it is still cut off: when the headline was cut off ("..."), a short last part is the
+    stub of a tail ("- NBC29 WVIR Charlottesville, VA News") and goes too."""
+    parts, separators = _TAIL_SEPARATOR.split(text), _TAIL_SEPARATOR.findall(text)
     while len(parts) > 1 and len(" ".join(parts[:-1]).split()) >= 3:
         cut_off_tail = truncated and len(parts[-1].split()) <= 6
         if not (cut_off_tail or is_publisher_tail(parts[-1], separators[-1])):
             break
         truncated = truncated and not cut_off_tail
         parts, separators = parts[:-1], separators[:-1]
-    text = "".join(p + s for p, s in zip(parts, separators + [""]))
-    return unquote(trim_end(text, dangling=truncated)), truncated
+    return "".join(p + s for p, s in zip(parts, separators + [""])), truncated
+
+
+def display_text(headline: str) -> str:
+    """A headline as a reviewer reads it: without a publisher tail or a trailing "...", every
+    word of the headline's own kept (no slug, kicker or quote is removed, unlike `tidy`)."""
+    text = " ".join(headline.split())
+    truncated = bool(_ELLIPSIS.search(text))
+    return drop_tails(_ELLIPSIS.sub("", text), truncated)[0] or headline
 
 
 def drop_repeated_subject(text: str) -> str:

@@ -13,7 +13,7 @@ from cluster.clustering import UNCLUSTERED
 from cluster.compute import Compute, in_process, split
 from cluster.config import LabelingConfig
 from cluster.headline_label import topic_labels
-from cluster.headline_text import is_publisher_tail
+from cluster.headline_text import display_text
 
 UNCLUSTERED_LABEL = "Unclustered"
 NEAR_DUPLICATE_COSINE = 0.95  # representatives closer than this to one already picked add nothing
@@ -214,23 +214,3 @@ def describe_topics(
         representatives = [display_text(text) for text in picked]
         described[topic] = TopicDescription(topic, label, terms, representatives)
     return described
-
-
-_TRAILING_ELLIPSIS = re.compile(r"\s*(?:\.\.\.|…)\s*$")
-_TAIL_SEPARATOR = re.compile(r"\s+(?:[-–—|]|--|::)\s+")
-
-
-def display_text(headline: str) -> str:
-    """A headline as a reviewer reads it: without a publisher tail (" - Reuters", or the stub a
-    cut-off headline ends in: "- NBC29 WVIR Charlottesville, VA News ...") or a trailing "...";
-    every word of the headline's own is kept."""
-    text = " ".join(headline.split())
-    truncated = bool(_TRAILING_ELLIPSIS.search(text))
-    text = _TRAILING_ELLIPSIS.sub("", text)
-    parts, separators = _TAIL_SEPARATOR.split(text), _TAIL_SEPARATOR.findall(text)
-    while len(parts) > 1 and len(" ".join(parts[:-1]).split()) >= 3:
-        cut_off_stub = truncated and len(parts[-1].split()) <= 6
-        if not (cut_off_stub or is_publisher_tail(parts[-1], separators[-1])):
-            break
-        parts, separators = parts[:-1], separators[:-1]
-    return "".join(part + sep for part, sep in zip(parts, [*separators, ""])) or headline
